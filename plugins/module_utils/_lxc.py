@@ -1,0 +1,90 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Reading containers: status, configuration, interfaces and their addresses.
+
+IP discovery follows design §5: a running container's ``/interfaces`` first, its ``netN``
+configuration when that yields nothing or the endpoint is missing (PVE < 8.1 answers 501);
+a stopped container's configuration only. Many containers are looked up concurrently, with
+a bound, because each lookup is one request.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import typing as t
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Guest
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._ips import addresses_from_config, addresses_from_interfaces
+
+DEFAULT_CONCURRENCY = 4
+
+
+def lxc_path(node: str, vmid: int, *segments: str) -> str:
+    """``/nodes/<node>/lxc/<vmid>/<segments…>``."""
+    return api_path("nodes", node, "lxc", vmid, *segments)
+
+
+def current_status(client: ApiClient, node: str, vmid: int) -> dict[str, t.Any]:
+    """``status/current`` of a container (§3.5): ``status`` is only ``running`` or ``stopped``."""
+    return t.cast(dict, client.get(lxc_path(node, vmid, "status", "current")) or {})
+
+
+def read_config(client: ApiClient, node: str, vmid: int, current: bool = False) -> dict[str, t.Any]:
+    """The container configuration; ``current=True`` leaves pending changes out (§3.9)."""
+    params = {"current": True} if current else None
+    return t.cast(dict, client.get(lxc_path(node, vmid, "config"), params) or {})
+
+
+def read_interfaces(client: ApiClient, node: str, vmid: int) -> list[dict[str, t.Any]] | None:
+    """``/interfaces``: a list while running, ``None`` when stopped (§3.8)."""
+    data = client.get(lxc_path(node, vmid, "interfaces"))
+    return data if isinstance(data, list) else None
+
+
+def container_ips(client: ApiClient, node: str, vmid: int, running: bool) -> list[str]:
+    """Reachable addresses of one container (design §5)."""
+    if running:
+        try:
+            interfaces = read_interfaces(client, node, vmid)
+        except ApiError as exc:
+            # 501: the endpoint does not exist before PVE 8.1; fall back to the config.
+            if exc.status != 501:
+                raise
+            interfaces = None
+        found = addresses_from_interfaces(interfaces or [])
+        if found:
+            return found
+    # Active values only: a pending address change is not the address the container has.
+    return addresses_from_config(read_config(client, node, vmid, current=True))
+
+
+def discover_ips(client: ApiClient, guests: t.Sequence[Guest], concurrency: int = DEFAULT_CONCURRENCY) -> dict[int, PveError]:
+    """Fill ``guest.ips`` for every container of ``guests``, ``concurrency`` requests at a time.
+
+    Guests whose status is ``unknown`` (their node is offline) are skipped. Returns the errors
+    per vmid: one container that cannot be read must not hide all the others.
+    """
+    targets = [guest for guest in guests if guest.type == "lxc" and guest.status in ("running", "stopped")]
+    errors: dict[int, PveError] = {}
+    if not targets:
+        return errors
+
+    def lookup(guest: Guest) -> list[str]:
+        return container_ips(client, guest.node, guest.vmid, guest.status == "running")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(targets)))) as pool:
+        futures = {pool.submit(lookup, guest): guest for guest in targets}
+        for future in concurrent.futures.as_completed(futures):
+            guest = futures[future]
+            try:
+                guest.ips = future.result()
+            except PveError as exc:
+                errors[guest.vmid] = exc
+    return errors

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# ansible-lint with the production profile over the whole collection (roles, playbooks,
+# examples, metadata). Configuration: .ansible-lint.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export ANSIBLE_HOME="$PWD/tests/output/ansible-lint-home"
+exec .venv/bin/ansible-lint --profile production --offline --nocolor "$@"

@@ -1,0 +1,246 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The HTTP client against a scripted session: auth, CSRF, renewal, retries, error mapping."""
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+import requests
+
+from ansible_collections.pveops.proxmox.plugins.module_utils import _api
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path, encode_params
+from ansible_collections.pveops.proxmox.plugins.module_utils._config import connection_config
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
+    ApiError,
+    AuthError,
+    NodeUnreachable,
+    NotFound,
+    PermissionDenied,
+    PveConnectionError,
+)
+
+TICKET = "PVE:root@pam:6716A1B2::c2lnbmF0dXJl+/="
+CSRF = "6716A1B2:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+
+
+class FakeResponse:
+    """Just enough of requests.Response."""
+
+    def __init__(self, status: int, body: t.Any = None, reason: str | None = None, raw: bytes | None = None) -> None:
+        self.status_code = status
+        self.reason = reason if reason is not None else ("OK" if status == 200 else "")
+        self._raw = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        self.headers: dict[str, str] = {}
+
+    def json(self) -> t.Any:
+        if not self._raw:
+            raise ValueError("empty body")
+        return json.loads(self._raw)
+
+
+class FakeSession:
+    """Replays scripted answers and records every call."""
+
+    def __init__(self, answers: list[t.Any]) -> None:
+        self.answers = list(answers)
+        self.calls: list[dict[str, t.Any]] = []
+
+    def request(self, method: str, url: str, **kwargs: t.Any) -> FakeResponse:
+        self.calls.append({"method": method, "url": url, **kwargs})
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def close(self) -> None:
+        pass
+
+
+def ok(data: t.Any) -> FakeResponse:
+    return FakeResponse(200, {"data": data})
+
+
+def login_ok() -> FakeResponse:
+    return ok({"ticket": TICKET, "CSRFPreventionToken": CSRF, "username": "root@pam"})
+
+
+def make_client(answers: list[t.Any], **options: t.Any) -> tuple[ApiClient, FakeSession]:
+    base = {"api_url": "https://pve.test:8006", "api_password": "hunter2"}
+    base.update(options)
+    client = ApiClient(connection_config(base))
+    session = FakeSession(answers)
+    client._session = session  # pylint: disable=protected-access
+    return client, session
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(_api.time, "sleep", slept.append)
+    return slept
+
+
+def test_path_segments_are_quoted() -> None:
+    assert api_path("nodes", "pve1", "tasks", "UPID:pve1:0001:x:", "status") == "/nodes/pve1/tasks/UPID%3Apve1%3A0001%3Ax%3A/status"
+    assert api_path("pools", "a/b") == "/pools/a%2Fb"
+
+
+def test_booleans_are_sent_as_1_and_0() -> None:
+    assert encode_params({"forceStop": True, "current": False, "timeout": 30, "skip": None}) == {
+        "forceStop": "1", "current": "0", "timeout": "30"}
+
+
+def test_ticket_login_then_cookie_and_csrf_only_on_post() -> None:
+    client, session = make_client([login_ok(), ok({"version": "9.2.11"}), ok("UPID:pve:1:2:3:vzstart:101:root@pam:")])
+    assert client.get("/version") == {"version": "9.2.11"}
+    client.post("/nodes/pve/lxc/101/status/start")
+    login, get, post = session.calls
+    assert login["url"] == "https://pve.test:8006/api2/json/access/ticket"
+    assert login["data"] == {"username": "root@pam", "password": "hunter2"}
+    assert get["cookies"] == {"PVEAuthCookie": TICKET}
+    assert "CSRFPreventionToken" not in (get["headers"] or {})
+    assert post["headers"]["CSRFPreventionToken"] == CSRF
+    assert post["cookies"] == {"PVEAuthCookie": TICKET}
+
+
+def test_token_header_and_no_csrf() -> None:
+    client, session = make_client([ok("UPID")], api_password=None, api_token_id="root@pam!ansible", api_token_secret="uuid")
+    client.post("/nodes/pve/lxc/101/status/start")
+    (call,) = session.calls
+    assert call["headers"] == {"Authorization": "PVEAPIToken=root@pam!ansible=uuid"}
+    assert call["cookies"] == {}
+
+
+def test_wrong_password_is_an_auth_error_without_the_password() -> None:
+    client, _session = make_client([FakeResponse(401, {"data": None, "message": "authentication failure\n"}, "authentication failure")])
+    with pytest.raises(AuthError) as info:
+        client.get("/version")
+    assert "authentication failed for root@pam" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_expired_ticket_relogs_in_once_and_replays() -> None:
+    client, session = make_client([login_ok(), FakeResponse(401, reason="Authentication failed!"), login_ok(), ok([1])])
+    assert client.get("/cluster/resources") == [1]
+    assert [call["url"].rsplit("/json", 1)[1] for call in session.calls] == [
+        "/access/ticket", "/cluster/resources", "/access/ticket", "/cluster/resources"]
+
+
+def test_second_401_is_raised() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(401, reason="Authentication failed!"), login_ok(),
+                                    FakeResponse(401, reason="Permission denied - invalid csrf token")])
+    with pytest.raises(AuthError, match="invalid csrf token"):
+        client.post("/nodes/pve/lxc/101/status/start")
+
+
+def test_proactive_renewal_posts_the_ticket(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, session = make_client([login_ok(), ok(1), login_ok(), ok(2)])
+    clock = [1000.0]
+    monkeypatch.setattr(_api.time, "monotonic", lambda: clock[0])
+    assert client.get("/a") == 1
+    clock[0] += _api.TICKET_RENEW_AFTER + 1
+    assert client.get("/b") == 2
+    renewal = session.calls[2]
+    assert renewal["data"] == {"username": "root@pam", "password": TICKET}
+
+
+def test_token_401_names_the_token_not_the_secret() -> None:
+    client, _session = make_client([FakeResponse(401, reason="Authentication failed!")], api_password=None,
+                                   api_token_id="root@pam!ansible", api_token_secret="uuid-secret")
+    with pytest.raises(AuthError) as info:
+        client.get("/version")
+    assert "root@pam!ansible" in str(info.value)
+    assert "uuid-secret" not in str(info.value)
+
+
+def test_403_is_permission_denied_and_not_a_relogin() -> None:
+    client, session = make_client([login_ok(), FakeResponse(403, {"data": None, "message": "Permission check failed (/vms/101, VM.PowerMgmt)\n"},
+                                                            "Permission check failed (/vms/101, VM.PowerMgmt)")])
+    with pytest.raises(PermissionDenied, match=r"Permission check failed \(/vms/101, VM.PowerMgmt\)"):
+        client.post("/nodes/pve/lxc/101/status/start")
+    assert len(session.calls) == 2
+
+
+def test_reason_phrase_wins_over_message() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(500, {"data": None, "message": "other\n"}, "CT 101 already running")])
+    with pytest.raises(ApiError, match="CT 101 already running") as info:
+        client.post("/nodes/pve/lxc/101/status/start")
+    assert info.value.status == 500
+    assert info.value.path == "/nodes/pve/lxc/101/status/start"
+
+
+def test_message_used_when_reason_is_standard() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(500, {"data": None, "message": "CT 101 not running\n"}, "Internal Server Error")])
+    with pytest.raises(ApiError, match="CT 101 not running"):
+        client.post("/nodes/pve/lxc/101/status/stop")
+
+
+def test_parameter_errors_are_listed() -> None:
+    body = {"data": None, "errors": {"vmid": "value must have a minimum value of 100"}, "message": "Parameter verification failed.\n"}
+    client, _session = make_client([login_ok(), FakeResponse(400, body, "Parameter verification failed.")])
+    with pytest.raises(ApiError, match="vmid: value must have a minimum value of 100"):
+        client.get("/nodes/pve/lxc/5/status/current")
+
+
+def test_missing_config_is_not_found_and_not_retried() -> None:
+    reason = "Configuration file 'nodes/pve/lxc/999.conf' does not exist"
+    client, session = make_client([login_ok(), FakeResponse(500, {"data": None, "message": reason + "\n"}, reason)])
+    with pytest.raises(NotFound, match="999.conf"):
+        client.get("/nodes/pve/lxc/999/status/current")
+    assert len(session.calls) == 2
+
+
+def test_transient_errors_of_a_get_are_retried_with_backoff(no_sleep: list[float]) -> None:
+    client, session = make_client([login_ok(), FakeResponse(503, reason="Service Unavailable"),
+                                   FakeResponse(500, reason="Internal Server Error"),
+                                   requests.exceptions.ConnectionError("reset"), ok("fine")])
+    assert client.get("/version") == "fine"
+    assert len(session.calls) == 5
+    assert len(no_sleep) == 3
+    assert no_sleep[0] < no_sleep[2]
+
+
+def test_get_retries_are_bounded() -> None:
+    client, session = make_client([login_ok()] + [FakeResponse(503, reason="Service Unavailable")] * _api.MAX_ATTEMPTS)
+    with pytest.raises(ApiError, match="503"):
+        client.get("/version")
+    assert len(session.calls) == 1 + _api.MAX_ATTEMPTS
+
+
+def test_post_is_never_replayed_after_a_reset() -> None:
+    client, session = make_client([login_ok(), requests.exceptions.ConnectionError("Connection aborted.")])
+    with pytest.raises(PveConnectionError, match="lost the connection"):
+        client.post("/nodes/pve/lxc/101/status/start")
+    assert len(session.calls) == 2
+
+
+def test_post_is_not_retried_on_a_500() -> None:
+    client, session = make_client([login_ok(), FakeResponse(500, reason="Internal Server Error")])
+    with pytest.raises(ApiError):
+        client.post("/nodes/pve/lxc/101/status/start")
+    assert len(session.calls) == 2
+
+
+def test_offline_node_is_node_unreachable() -> None:
+    client, _session = make_client([login_ok()] + [FakeResponse(595, reason="Errors during connection establishment, proxy handshake")] * 4)
+    with pytest.raises(NodeUnreachable, match="595"):
+        client.get("/nodes/pve3/lxc/106/status/current")
+
+
+def test_non_api_answer() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(200, raw=b"<html>")])
+    with pytest.raises(ApiError, match="not JSON"):
+        client.get("/version")
+
+
+def test_envelope_keeps_total() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(200, {"data": [{"n": 1, "t": "TASK OK"}], "total": 1})])
+    assert client.request("GET", "/x", envelope=True)["total"] == 1
+
+
+def test_validate_certs_false_warns() -> None:
+    client = ApiClient(connection_config({"api_url": "pve", "api_password": "x", "validate_certs": False}))
+    assert any("validate_certs is false" in warning for warning in client.warnings)
