@@ -1,0 +1,192 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Container power actions: synchronous pre-checks, then a worker task that changes the state (3.6)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from pvesim.errors import die, param_error
+from pvesim.model import Guest
+from pvesim.services import Services
+from pvesim.tasks import Body, TaskContext, TaskError
+
+HA_TASK_SECONDS = 0.2
+"""hastart/hastop only *request* a state change; their task ends OK quickly (3.6)."""
+
+TASK_TYPES = {"start": "vzstart", "stop": "vzstop", "shutdown": "vzshutdown", "reboot": "vzreboot", "suspend": "vzsuspend", "resume": "vzresume"}
+
+
+def precheck(guest: Guest, action: str) -> None:
+    """The checks that run before forking, answered as HTTP 500 plain dies (3.6)."""
+    if action in ("start", "resume") and guest.running:
+        raise die(f"CT {guest.vmid} already running")
+    if action == "reboot" and not guest.running:
+        raise die(f"VM {guest.vmid} not running")  # sic: "VM", as in pve-container
+    if action in ("stop", "shutdown", "suspend") and not guest.running:
+        raise die(f"CT {guest.vmid} not running")
+
+
+class ActionRunner:
+    """Builds and starts the worker task for one action on one container."""
+
+    def __init__(self, services: Services, guest: Guest, authid: str, params: Mapping[str, Any]) -> None:
+        self.services = services
+        self.guest = guest
+        self.authid = authid
+        self.params = params
+        self.seconds = services.options.task_seconds
+        self.lock = services.cluster.lock
+
+    def run(self, action: str) -> str:
+        """Pre-check, start the task, return its UPID."""
+        if self.params.get("skiplock") and self.authid != "root@pam":
+            raise param_error({"skiplock": "Only root may use this option."})
+        with self.lock:
+            precheck(self.guest, action)
+            ha_request = self.guest.ha is not None and action in ("start", "stop", "shutdown")
+            node = self.services.cluster.nodes[self.guest.node]
+            pid = node.alloc_pid()
+            pstart = int((time.time() - node.boot_time) * 100)
+        if ha_request:
+            task_type = "hastart" if action == "start" else "hastop"
+            body = self._ha_body(action == "start")
+        else:
+            task_type = TASK_TYPES[action]
+            body = self._body(action)
+        task = self.services.tasks.start(self.guest.node, pid, pstart, task_type, str(self.guest.vmid), self.authid, body)
+        return task.upid
+
+    def _body(self, action: str) -> Body:
+        steps: dict[str, Callable[[TaskContext], None]] = {
+            "start": self._start, "stop": self._stop, "shutdown": self._shutdown,
+            "reboot": self._reboot, "suspend": self._suspend, "resume": self._resume,
+        }
+        step = steps[action]
+
+        def body(ctx: TaskContext) -> None:
+            step(ctx)
+            # Scenario flag task_warnings: N -> the task ends `TASK WARNINGS: N`, the state still changed.
+            for number in range(self.guest.task_warnings):
+                ctx.warn(f"simulated warning {number + 1} for CT {self.guest.vmid}")
+        return body
+
+    # --- state changes (always under the cluster lock) -------------------------------------------
+
+    def _set_running(self) -> None:
+        with self.lock:
+            node = self.services.cluster.nodes[self.guest.node]
+            self.guest.mark_running(time.time(), node.alloc_pid())
+            self.guest.checkpoint = False
+        self.services.journal(self.guest.node).append("systemd", 1, f"Started pve-container@{self.guest.vmid}.service - PVE LXC Container: {self.guest.vmid}.")
+
+    def _set_stopped(self, checkpoint: bool = False) -> None:
+        with self.lock:
+            self.guest.mark_stopped()
+            self.guest.checkpoint = checkpoint
+        self.services.journal(self.guest.node).append("systemd", 1, f"pve-container@{self.guest.vmid}.service: Deactivated successfully.")
+
+    def _check_lock(self) -> None:
+        with self.lock:
+            lock = self.guest.lock
+        if lock and not self.params.get("skiplock"):
+            raise TaskError(f"CT is locked ({lock})")
+
+    # --- the six actions ---------------------------------------------------------------------------
+
+    def _start(self, ctx: TaskContext) -> None:
+        with self.lock:
+            template = self.guest.template
+        # pve-container checks the template flag first, then the lock (3.6).
+        if template:
+            raise TaskError("you can't start a CT if it's a template")
+        self._check_lock()
+        ctx.log(f"starting CT {self.guest.vmid}: {self.guest.name}")
+        ctx.sleep(self.seconds)
+        with self.lock:
+            if self.guest.running:
+                raise TaskError(f"CT {self.guest.vmid} already running")
+        self._set_running()
+
+    def _stop(self, ctx: TaskContext) -> None:
+        self._check_lock()
+        ctx.log(f"stopping CT {self.guest.vmid} (lxc-stop --kill)")
+        ctx.sleep(self.seconds)
+        self._set_stopped()
+
+    def _shutdown(self, ctx: TaskContext) -> None:
+        self._check_lock()
+        timeout = int(self.params.get("timeout", 60))
+        force = bool(self.params.get("forceStop", 0))
+        ctx.log(f"shutting down CT {self.guest.vmid} (timeout {timeout}s)")
+        if self.guest.ignores_shutdown:
+            ctx.sleep(timeout)
+            if not force:
+                raise TaskError("container did not stop")
+            ctx.log("shutdown timeout reached, killing container")
+        else:
+            ctx.sleep(min(self.seconds, timeout))
+        self._set_stopped()
+
+    def _reboot(self, ctx: TaskContext) -> None:
+        self._check_lock()
+        timeout = self.params.get("timeout")
+        ctx.log(f"rebooting CT {self.guest.vmid}")
+        if self.guest.ignores_shutdown:
+            # lxc-stop without --nokill kills after the timeout (60 s when none was given).
+            ctx.sleep(60 if timeout is None else int(timeout))
+        else:
+            ctx.sleep(self.seconds / 2 if timeout is None else min(self.seconds / 2, int(timeout)))
+        self._set_stopped()
+        ctx.sleep(self.seconds / 2)
+        self._set_running()
+
+    def _suspend(self, ctx: TaskContext) -> None:
+        self._check_lock()
+        ctx.log(f"checkpointing CT {self.guest.vmid} (lxc-checkpoint -s)")
+        ctx.sleep(self.seconds)
+        # A suspended container is checkpointed *and stopped*: it reports `stopped` (3.6).
+        self._set_stopped(checkpoint=True)
+
+    def _resume(self, ctx: TaskContext) -> None:
+        self._check_lock()
+        with self.lock:
+            checkpoint = self.guest.checkpoint
+        if not checkpoint:
+            raise TaskError("resume: no checkpoint found")
+        ctx.log(f"restoring CT {self.guest.vmid} (lxc-checkpoint -r --foreground)")
+        ctx.sleep(self.seconds / 2)
+        self._set_running()
+        with self.lock:
+            started = self.guest.started_at
+        # The restore runs in the foreground: the task lives as long as the container (3.6).
+        while not ctx.stopping():
+            with self.lock:
+                if not self.guest.running or self.guest.started_at != started:
+                    return
+            ctx.sleep(0.1)
+
+    # --- HA-managed guests ---------------------------------------------------------------------------
+
+    def _ha_body(self, start: bool) -> Body:
+        def body(ctx: TaskContext) -> None:
+            verb = "start" if start else "stop"
+            ctx.log(f"Requesting HA {verb} for CT {self.guest.vmid}")
+            with self.lock:
+                if self.guest.ha is not None:
+                    self.guest.ha.state = "started" if start else "stopped"
+            ctx.sleep(min(HA_TASK_SECONDS, self.seconds))
+            ctx.after(self.seconds, self._ha_follow(start))
+        return body
+
+    def _ha_follow(self, start: bool) -> Callable[[], None]:
+        def follow() -> None:
+            with self.lock:
+                wanted = self.guest.ha.state if self.guest.ha else None
+                running = self.guest.running
+            if start and wanted == "started" and not running:
+                self._set_running()
+            elif not start and wanted == "stopped" and running:
+                self._set_stopped()
+        return follow

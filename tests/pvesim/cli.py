@@ -1,0 +1,89 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Command line: `python -m pvesim serve [options]`; prints one JSON ready line, stops on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from pvesim.options import SimOptions
+from pvesim.runtime import Simulator
+from pvesim.scenario import ScenarioError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; option names and defaults are a contract (see README.md)."""
+    parser = argparse.ArgumentParser(prog="python -m pvesim", description="Proxmox VE API simulator for tests and demos.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the simulator until SIGTERM/SIGINT")
+    serve.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "::1", "localhost"), help="listen address (loopback only)")
+    serve.add_argument("--port", type=int, default=8006, help="listen port; 0 = any free port")
+    serve.add_argument("--scenario", default="default", help="JSON file, or name of a file in tests/pvesim/scenarios/")
+    serve.add_argument("--nodes", type=int, help="generate a scenario with this many nodes (default 3)")
+    serve.add_argument("--containers-per-node", type=int, help="generate a scenario with this many containers per node (default 4)")
+    serve.add_argument("--seed", type=int, default=1, help="seed of the scenario generator")
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="added to every API request before it is handled")
+    serve.add_argument("--protected-concurrency", type=int, default=3, help="per node, max concurrent protected calls (others queue)")
+    serve.add_argument("--task-seconds", type=float, default=1.0, help="how long a power-action task runs")
+    serve.add_argument("--request-log", help="append one JSON line per API request to this file")
+    serve.add_argument("--ticket-lifetime", type=int, default=7200, help="ticket validity in seconds")
+    serve.add_argument("--auth-delay", action="store_true", help="delay every 401 to >= 3 s like the real server")
+    serve.add_argument("--state-dir", help="keep certificates etc. here (default: a temp dir removed on exit)")
+    serve.add_argument("--stop-on-stdin-eof", action="store_true", help="also stop when stdin reaches EOF (parent died)")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> SimOptions:
+    """Map parsed arguments to SimOptions."""
+    return SimOptions(
+        host=args.host, port=args.port, scenario=args.scenario, nodes=args.nodes,
+        containers_per_node=args.containers_per_node, seed=args.seed, latency_ms=args.latency_ms,
+        protected_concurrency=args.protected_concurrency, task_seconds=args.task_seconds,
+        request_log=args.request_log, ticket_lifetime=args.ticket_lifetime, auth_delay=args.auth_delay,
+        state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof,
+    )
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    # Ends when the parent closes the pipe or dies; then the simulator stops too (no orphans).
+    # os.read on the raw fd: a thread blocked in sys.stdin.buffer would hold its lock at interpreter exit.
+    try:
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    stop.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `serve` command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    options = options_from_args(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sim = Simulator(options)
+    try:
+        try:
+            sim.start()
+        except (ScenarioError, OSError) as exc:
+            sys.stderr.write(f"pvesim: {exc}\n")
+            return 2
+        print(json.dumps(sim.ready_info()), flush=True)
+        if options.stop_on_stdin_eof:
+            threading.Thread(target=_watch_stdin, args=(stop,), name="pvesim-stdin", daemon=True).start()
+        while not stop.wait(0.1):
+            pass
+        return 0
+    finally:
+        sim.stop()

@@ -1,0 +1,133 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Test-control endpoints under /_sim (not part of the PVE API; need `X-Pvesim-Control: <token>`)."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import Any
+
+from pvesim.httpmsg import HttpRequest, HttpResponse, json_response
+from pvesim.model import Guest, HaState
+from pvesim.services import Services
+
+HEADER = "X-Pvesim-Control"
+GUEST_FIELDS = ("status", "lock", "ha", "ignores_shutdown", "task_warnings", "checkpoint", "template", "tags", "systemd")
+
+
+class ControlApi:
+    """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}."""
+
+    def __init__(self, services: Services, token: str) -> None:
+        self.services = services
+        self.token = token
+
+    def handle(self, req: HttpRequest) -> HttpResponse:
+        """Answer a control request with plain JSON (no PVE envelope)."""
+        if not secrets.compare_digest(req.header(HEADER) or "", self.token):
+            return json_response({"error": "missing or wrong control token"}, 403, "Forbidden")
+        try:
+            body = json.loads(req.body.decode("utf-8")) if req.body else {}
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            return json_response(self._route(req.method, req.path, body))
+        except LookupError as exc:
+            return json_response({"error": str(exc)}, 404, "Not Found")
+        except (ValueError, TypeError) as exc:
+            return json_response({"error": str(exc)}, 400, "Bad Request")
+
+    def _route(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        if method == "GET" and path == "/_sim/state":
+            return self.state()
+        match = re.fullmatch(r"/_sim/guests/(\d+)", path)
+        if method == "POST" and match:
+            return self.patch_guest(int(match.group(1)), body)
+        match = re.fullmatch(r"/_sim/nodes/([^/]+)", path)
+        if method == "POST" and match:
+            return self.patch_node(match.group(1), body)
+        match = re.fullmatch(r"/_sim/journal/([^/]+)", path)
+        if method == "POST" and match:
+            return self.add_journal(match.group(1), body)
+        raise LookupError(f"no control endpoint {method} {path}")
+
+    def state(self) -> dict[str, Any]:
+        """The whole model as JSON, plus limiter statistics and counts."""
+        cluster = self.services.cluster
+        with cluster.lock:
+            return {
+                "cluster": cluster.name,
+                "version": cluster.version,
+                "nodes": [{"name": n.name, "ip": n.ip, "online": n.online, "nodeid": n.nodeid} for n in cluster.nodes.values()],
+                "guests": [_guest_state(g) for g in cluster.guests.values()],
+                "pools": sorted(cluster.pools),
+                "protected": self.services.limiter.snapshot(),
+                "tasks": len(self.services.tasks.tasks()),
+                "requests": self.services.reqlog.count if self.services.reqlog else None,
+            }
+
+    def patch_guest(self, vmid: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Change guest fields directly (no task, no checks): status, lock, ha, flags, ..."""
+        unknown = sorted(set(body) - set(GUEST_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        cluster = self.services.cluster
+        with cluster.lock:
+            guest = cluster.guest(vmid)
+            if guest is None:
+                raise LookupError(f"no guest {vmid}")
+            if "status" in body:
+                if body["status"] not in ("running", "stopped"):
+                    raise ValueError("status must be running or stopped")
+                if body["status"] == "running" and not guest.running:
+                    guest.mark_running(time.time(), cluster.nodes[guest.node].alloc_pid())
+                elif body["status"] == "stopped":
+                    guest.mark_stopped()
+            for key in ("lock", "tags", "template"):
+                if key in body:
+                    if body[key] in (None, "", 0, False):
+                        guest.config.pop(key, None)
+                    else:
+                        guest.config[key] = 1 if key == "template" else str(body[key])
+            if "ha" in body:
+                group = body["ha"].get("group") if isinstance(body["ha"], dict) else "ha-group1"
+                guest.ha = HaState(group, "started" if guest.running else "stopped") if body["ha"] else None
+            for key in ("ignores_shutdown", "checkpoint", "systemd"):
+                if key in body:
+                    setattr(guest, key, bool(body[key]))
+            if "task_warnings" in body:
+                guest.task_warnings = int(body["task_warnings"])
+            return _guest_state(guest)
+
+    def patch_node(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Take a node offline/online (`{"online": false}`)."""
+        cluster = self.services.cluster
+        with cluster.lock:
+            node = cluster.nodes.get(name)
+            if node is None:
+                raise LookupError(f"no node {name}")
+            if "online" in body:
+                node.online = bool(body["online"])
+            return {"name": node.name, "online": node.online}
+
+    def add_journal(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123}."""
+        if node not in self.services.journals:
+            raise LookupError(f"no node {node}")
+        lines = body.get("lines") or [body.get("message", "")]
+        pid = body.get("pid")
+        for line in lines:
+            self.services.journal(node).append(str(body.get("identifier", "pvesim")), int(pid) if pid is not None else None, str(line))
+        return {"added": len(lines)}
+
+
+def _guest_state(guest: Guest) -> dict[str, Any]:
+    return {
+        "vmid": guest.vmid, "node": guest.node, "type": guest.kind, "name": guest.name, "status": guest.status,
+        "pid": guest.pid, "started_at": guest.started_at, "checkpoint": guest.checkpoint, "pool": guest.pool,
+        "ha": None if guest.ha is None else {"group": guest.ha.group, "state": guest.ha.state},
+        "systemd": guest.systemd, "ignores_shutdown": guest.ignores_shutdown, "task_warnings": guest.task_warnings,
+        "extra_interfaces": guest.extra_interfaces, "config": dict(guest.config),
+    }

@@ -1,0 +1,32 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Runtime settings of one simulator instance (filled from the command line, see cli.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """Every knob of `python -m pvesim serve`; defaults match the documented CLI defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 8006
+    scenario: str = "default"
+    nodes: int | None = None
+    containers_per_node: int | None = None
+    seed: int = 1
+    latency_ms: float = 0.0
+    protected_concurrency: int = 3
+    task_seconds: float = 1.0
+    request_log: str | None = None
+    ticket_lifetime: int = 7200
+    auth_delay: bool = False
+    state_dir: str | None = None
+    stop_on_stdin_eof: bool = False
+
+    @property
+    def generated(self) -> bool:
+        """True when a scenario is generated instead of loaded (`--nodes`/`--containers-per-node`)."""
+        return self.nodes is not None or self.containers_per_node is not None

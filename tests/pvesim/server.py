@@ -1,0 +1,196 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""HTTPS server: HTTP/1.1 keep-alive, request reading and response writing like pveproxy (2.1)."""
+from __future__ import annotations
+
+import gzip
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
+
+from pvesim.httpmsg import HttpRequest, HttpResponse
+
+SERVER_NAME = "pve-api-daemon/3.0"
+IDLE_TIMEOUT = 30.0
+"""Idle keep-alive connections are closed after this many seconds."""
+HANDSHAKE_TIMEOUT = 10.0
+DRAIN_LIMIT = 8 * 1024 * 1024
+"""Bodies up to this size are read (even when refused) so the client sees the answer, not a reset."""
+GZIP_MIN = 1024
+"""pveproxy compresses bodies over 1 KiB when the client accepts gzip (2.1)."""
+
+Dispatch = Callable[[HttpRequest], HttpResponse]
+
+
+class ApiServer(ThreadingHTTPServer):
+    """TLS is negotiated in the connection's own thread, so a slow client never blocks accept()."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = socket.SOMAXCONN  # benchmarks open many connections at once
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext, dispatch: Dispatch, stop_event: threading.Event) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.tls = tls
+        self.dispatch = dispatch
+        self.stop_event = stop_event
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._conn_threads: set[threading.Thread] = set()
+        super().__init__((host, port), RequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, tracked so stop() can end and join them."""
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address), name="pvesim-conn", daemon=True)
+        with self._lock:
+            self._conn_threads.add(thread)
+        thread.start()
+
+    def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            # Like pveproxy: no Nagle delay on small responses.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):
+            request.close()
+            self._forget(None)
+            return
+        with self._lock:
+            self._connections.add(conn)
+        try:
+            RequestHandler(conn, client_address, self)
+        except (OSError, ValueError):
+            pass  # client went away; nothing to answer
+        finally:
+            self._forget(conn)
+            conn.close()
+
+    def _forget(self, conn: socket.socket | None) -> None:
+        with self._lock:
+            if conn is not None:
+                self._connections.discard(conn)
+            self._conn_threads.discard(threading.current_thread())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, cut open connections, wait (bounded) for their threads."""
+        self.shutdown()
+        self.server_close()
+        with self._lock:
+            connections = list(self._connections)
+            threads = list(self._conn_threads)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """Reads one request at a time from a keep-alive connection and hands it to the dispatcher."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+    server: ApiServer
+
+    def version_string(self) -> str:
+        """The `Server` header value of PVE's API daemons."""
+        return SERVER_NAME
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: diagnostics only on request (the request log is separate)."""
+
+    def handle_one_request(self) -> None:
+        """Read the request line, headers and body; dispatch; write the answer."""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except (OSError, ValueError):
+            self.close_connection = True
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        started = time.monotonic()
+        if len(self.raw_requestline) > 65536:
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        self._serve(started)
+
+    def _serve(self, started: float) -> None:
+        transfer = self.headers.get("Transfer-Encoding")
+        if transfer:
+            text = "chunked transfer encoding not supported" if transfer.lower() == "chunked" else f"Unknown transfer encoding '{transfer}'"
+            self.close_connection = True
+            self._write(HttpResponse(501, text, text.encode()), None)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._write(HttpResponse(400, "bad request", b"bad request"), None)
+            return
+        body, complete = b"", True
+        if length > DRAIN_LIMIT:
+            complete = False
+            self.close_connection = True
+        elif length:
+            body = self.rfile.read(length)
+        target = urlsplit(self.path)
+        req = HttpRequest(
+            method=self.command, path=unquote(target.path), query=target.query, headers=self.headers,
+            body=body, peer=str(self.client_address[0]), started=started, body_complete=complete,
+        )
+        self._write(self.server.dispatch(req), req)
+
+    def _write(self, resp: HttpResponse, req: HttpRequest | None) -> None:
+        wait = resp.not_before - time.monotonic()
+        if wait > 0:
+            self.server.stop_event.wait(wait)
+        body = resp.body
+        encoding = "gzip" if resp.always_gzip else None
+        accepts = req is not None and "gzip" in (req.header("Accept-Encoding") or "")
+        if encoding is None and accepts and len(body) > GZIP_MIN and not resp.stream:
+            body, encoding = gzip.compress(body), "gzip"
+        # Keep-alive only for successes; the real server always closes after status >= 400 (2.1).
+        keep = not self.close_connection and resp.status < 400 and not resp.stream and resp.takeover is None
+        date = self.date_time_string()
+        headers = [("Server", SERVER_NAME), ("Date", date), ("Expires", date), ("Cache-Control", "max-age=0"), ("Pragma", "no-cache")]
+        headers += resp.headers
+        if resp.content_type:
+            headers.append(("Content-Type", resp.content_type))
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        if body and not resp.stream:
+            headers.append(("Content-Length", str(len(body))))
+        if resp.takeover is None:
+            headers.append(("Connection", "Keep-Alive" if keep else "close"))
+        head = [f"{self.protocol_version} {resp.status} {_reason(resp.reason)}"] + [f"{name}: {value}" for name, value in headers]
+        # Headers and body leave in one write (no extra round trip for small answers).
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace")
+        if body and self.command != "HEAD":
+            payload += body
+        self.wfile.write(payload)
+        self.wfile.flush()
+        if not keep:
+            self.close_connection = True
+        if resp.takeover is not None:
+            # Extension point for the websocket/terminal part: the handler owns the socket from here on.
+            resp.takeover(self.connection, self.rfile, self.wfile)
+
+
+def _reason(text: str) -> str:
+    """First line only, no CR/LF, latin-1 safe (the server refuses CR/LF in reason phrases, 2.1)."""
+    line = (text.splitlines() or [""])[0]
+    return line.encode("latin-1", "replace").decode("latin-1")

@@ -1,0 +1,51 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The bundle of shared state every API handler gets (model, auth, tasks, journals, limits)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from pvesim.auth import AuthService
+from pvesim.journal import NodeJournal
+from pvesim.limiter import ProtectedLimiter
+from pvesim.model import Cluster
+from pvesim.options import SimOptions
+from pvesim.reqlog import RequestLog
+from pvesim.tasks import Task, TaskManager
+
+
+@dataclass
+class Services:
+    """Shared simulator state; built once by runtime.Simulator."""
+
+    options: SimOptions
+    cluster: Cluster
+    auth: AuthService
+    stop_event: threading.Event
+    fingerprint: str
+    tasks: TaskManager = field(init=False)
+    journals: dict[str, NodeJournal] = field(init=False)
+    limiter: ProtectedLimiter = field(init=False)
+    reqlog: RequestLog | None = None
+
+    def __post_init__(self) -> None:
+        now = time.time()
+        self.journals = {n.name: NodeJournal(n.name, n.boot_time, now) for n in self.cluster.nodes.values()}
+        self.tasks = TaskManager(self.stop_event, self._task_event)
+        self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
+
+    def journal(self, node: str) -> NodeJournal:
+        """The journal of a node."""
+        return self.journals[node]
+
+    def _task_event(self, task: Task, event: str) -> None:
+        # pvedaemon logs every task start and end to the journal (3.10 "what actions add").
+        daemon_pid = 1300 + sum(task.node.encode()) % 600
+        if event == "start":
+            message = f"<{task.authid}> starting task {task.upid}"
+        else:
+            message = f"<{task.authid}> end task {task.upid} {task.exitstatus}"
+        self.journal(task.node).append("pvedaemon", daemon_pid, message)
