@@ -36,12 +36,11 @@ class NodeInfo:
 
 @dataclasses.dataclass(frozen=True)
 class ClusterInfo:
-    """The answer of ``/version`` plus ``/cluster/status``."""
+    """The answer of ``/cluster/status``."""
 
     name: str  # the cluster name; a standalone node names the cluster after itself
     quorate: bool
     standalone: bool
-    version: str
     nodes: tuple[NodeInfo, ...]
 
     def node(self, name: str) -> NodeInfo | None:
@@ -123,12 +122,15 @@ class Cluster:
         self._info: ClusterInfo | None = None
 
     def info(self) -> ClusterInfo:
-        """Version and membership, read once per :class:`Cluster`."""
+        """Name and membership, read once per :class:`Cluster`."""
         if self._info is None:
-            version = self.client.get("/version") or {}
-            status = self.client.get("/cluster/status") or []
-            self._info = parse_cluster_status(status, str(version.get("version") or ""))
+            self._info = parse_cluster_status(self.client.get("/cluster/status") or [])
         return self._info
+
+    def version(self) -> str:
+        """The PVE version of the answering node (``/version``)."""
+        answer = self.client.get("/version") or {}
+        return str(answer.get("version") or "")
 
     @property
     def name(self) -> str:
@@ -149,7 +151,7 @@ class Cluster:
         return api_path("nodes", node, *segments)
 
 
-def parse_cluster_status(entries: t.Iterable[t.Mapping[str, t.Any]], version: str) -> ClusterInfo:
+def parse_cluster_status(entries: t.Iterable[t.Mapping[str, t.Any]]) -> ClusterInfo:
     """Turn ``/cluster/status`` into a :class:`ClusterInfo` (§3.2).
 
     A standalone node has no ``cluster`` entry; it then names the cluster after itself,
@@ -179,7 +181,7 @@ def parse_cluster_status(entries: t.Iterable[t.Mapping[str, t.Any]], version: st
         )
         for entry in sorted(raw_nodes, key=lambda item: str(item.get("name")))
     )
-    return ClusterInfo(name=name, quorate=quorate, standalone=cluster_entry is None, version=version, nodes=nodes)
+    return ClusterInfo(name=name, quorate=quorate, standalone=cluster_entry is None, nodes=nodes)
 
 
 class NodePool:

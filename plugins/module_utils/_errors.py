@@ -67,7 +67,7 @@ class ApiError(PveError):
         text = f"{method} {path} failed with HTTP {status}: {reason}"
         if self.errors:
             text += " (" + "; ".join(f"{key}: {value}" for key, value in sorted(self.errors.items())) + ")"
-        super().__init__(text, status=status, path=path)
+        super().__init__(text, http_status=status, api_path=path)
 
 
 class AuthError(ApiError):

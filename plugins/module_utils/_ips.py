@@ -18,7 +18,10 @@ import ipaddress
 import re
 import typing as t
 
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
+
 IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 # Interfaces that only exist for container-internal plumbing: their addresses do not reach
 # the container from outside (docker bridges, CNI/Kubernetes overlays, nested bridges).
@@ -108,15 +111,25 @@ def addresses_from_interfaces(interfaces: t.Iterable[t.Mapping[str, t.Any]]) -> 
     return _unique(ordinary + overlay)
 
 
-def choose_host(addresses: t.Sequence[str], preferred_networks: t.Sequence[str] = (), prefer_ipv4: bool = True) -> str | None:
+def parse_networks(networks: t.Iterable[str], option: str) -> list[IPNetwork]:
+    """Parse CIDR networks; a bad one is a ConfigError naming the option and the value."""
+    result = []
+    for text in networks:
+        try:
+            result.append(ipaddress.ip_network(str(text).strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{option}: {text!r} is not a network in CIDR notation (for example 10.0.0.0/8 or fd00::/8)") from None
+    return result
+
+
+def choose_host(addresses: t.Sequence[str], preferred_networks: t.Sequence[IPNetwork] = (), prefer_ipv4: bool = True) -> str | None:
     """Pick the address Ansible should connect to.
 
     The first address inside the first matching ``preferred_networks`` entry wins; otherwise
     the first IPv4 address (when ``prefer_ipv4``), otherwise the first address.
     """
     parsed = [(text, parse_address(text)) for text in addresses]
-    for network_text in preferred_networks:
-        network = ipaddress.ip_network(network_text, strict=False)
+    for network in preferred_networks:
         for text, address in parsed:
             if address is not None and address.version == network.version and address in network:
                 return text

@@ -78,7 +78,11 @@ class PveModule(AnsibleModule):
         try:
             yield
         except PveError as exc:
-            extras = {key: value for key, value in exc.details.items() if key not in result}
-            self.fail_json(msg=exc.message, **result, **extras)
+            payload = dict(result)
+            payload.update(exc.details)  # what the error knows (upid, task_log, ...) is newer than the caller's result
+            payload.pop("not_sent", None)
+            payload["msg"] = exc.message
+            self.fail_json(**payload)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.fail_json(msg=f"unexpected error: {type(exc).__name__}: {exc}", exception=traceback.format_exc(), **result)
+            payload = dict(result, msg=f"unexpected error: {type(exc).__name__}: {exc}", exception=traceback.format_exc())
+            self.fail_json(**payload)

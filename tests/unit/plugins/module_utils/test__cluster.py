@@ -20,7 +20,7 @@ STANDALONE = [{"type": "node", "id": "node/pve", "name": "pve", "ip": "192.168.1
 
 
 def test_cluster_status() -> None:
-    info = parse_cluster_status(CLUSTERED, "9.2.11")
+    info = parse_cluster_status(CLUSTERED)
     assert info.name == "homelab" and info.quorate and not info.standalone
     assert [node.name for node in info.nodes] == ["pve1", "pve2"]
     pve2 = info.node("pve2")
@@ -28,7 +28,7 @@ def test_cluster_status() -> None:
 
 
 def test_standalone_node_names_the_cluster() -> None:
-    info = parse_cluster_status(STANDALONE, "9.2.11")
+    info = parse_cluster_status(STANDALONE)
     assert info.name == "pve" and info.standalone
 
 
@@ -86,7 +86,7 @@ class StaticClient:
 
 def cluster(name: str, nodes: list[str], url: str) -> Cluster:
     status = [{"type": "cluster", "name": name, "quorate": 1}] + [{"type": "node", "name": node, "online": 1} for node in nodes]
-    return Cluster(t.cast(t.Any, StaticClient({"/version": {"version": "9.2.11"}, "/cluster/status": status}, url)))
+    return Cluster(t.cast(t.Any, StaticClient({"/cluster/status": status}, url)))
 
 
 def test_node_pool() -> None:

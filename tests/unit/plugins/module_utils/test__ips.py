@@ -4,10 +4,14 @@
 """Address parsing and filtering (design §5; GoDoxy's bugs of pve-protocol.md §6.2 items 10–13)."""
 from __future__ import annotations
 
+import pytest
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import (
     addresses_from_config,
     addresses_from_interfaces,
     choose_host,
+    parse_networks,
     parse_property_string,
 )
 
@@ -65,8 +69,13 @@ def test_property_strings_in_any_order() -> None:
 def test_choose_host_prefers_ipv4_then_networks() -> None:
     ips = ["fd00::50", "192.168.1.50", "10.8.0.2"]
     assert choose_host(ips) == "192.168.1.50"
-    assert choose_host(ips, preferred_networks=["10.8.0.0/16"]) == "10.8.0.2"
-    assert choose_host(ips, preferred_networks=["fd00::/8"]) == "fd00::50"
+    assert choose_host(ips, preferred_networks=parse_networks(["10.8.0.0/16"], "x")) == "10.8.0.2"
+    assert choose_host(ips, preferred_networks=parse_networks(["192.0.2.0/24", "fd00::/8"], "x")) == "fd00::50"
     assert choose_host(["2001:db8::108"]) == "2001:db8::108"
     assert choose_host(ips, prefer_ipv4=False) == "fd00::50"
     assert choose_host([]) is None
+
+
+def test_bad_network_names_option_and_value() -> None:
+    with pytest.raises(ConfigError, match="preferred_networks: '10.0.0/33' is not a network"):
+        parse_networks(["10.0.0/33"], "preferred_networks")

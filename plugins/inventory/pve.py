@@ -1,0 +1,292 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pve
+short_description: Proxmox VE nodes, containers and VMs as hosts, with their discovered addresses
+version_added: 0.1.0
+description:
+  - Reads the nodes and guests of one or more Proxmox VE clusters through the API and makes them hosts.
+  - Every container (and, with O(want_qemu), every VM with a running guest agent) whose address can be discovered gets C(ansible_host)
+    without any C(compose) expression; the choice follows O(preferred_networks), then IPv4 before IPv6. All addresses stay in C(pve_ips).
+  - Addresses of running containers come from their interfaces, of stopped ones from their configuration (a stopped DHCP container has none).
+    Loopback, link-local and container-internal bridge addresses are left out; public and CGNAT addresses are kept.
+  - Address lookups run concurrently (O(concurrency)), spread over the nodes. With the inventory cache enabled, an address is reused
+    while its guest keeps the same status and has not restarted, so a refresh where nothing changed costs two requests per cluster.
+  - Guests sharing a name get unique, stable host names (C(<name>-<vmid>)); they are never merged.
+  - A node that is offline or fails does not stop the inventory: its guests appear with what the cluster knows, and a warning says why.
+  - The inventory file must be named C(pve.yml), C(pve.yaml) or end in C(.pve.yml) / C(.pve.yaml).
+author:
+  - pveops contributors
+extends_documentation_fragment:
+  - pveops.proxmox._api.plugins
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: Marks this file as an inventory of this plugin.
+    type: str
+    required: true
+    choices: [pveops.proxmox.pve]
+  clusters:
+    description:
+      - Several clusters in one inventory, each a dictionary of connection options (O(api_url), O(api_token_id), ...).
+        Options not set in an entry come from the top-level options.
+      - When empty, the top-level options describe the one cluster.
+    type: list
+    elements: dict
+    default: []
+  want_nodes:
+    description: Add the nodes as hosts (group C(pve_nodes), C(ansible_host) = the node's cluster address).
+    type: bool
+    default: true
+  want_qemu:
+    description: Add QEMU VMs as hosts too; addresses come from the guest agent of running VMs.
+    type: bool
+    default: false
+  want_templates:
+    description: Add templates as hosts too.
+    type: bool
+    default: false
+  discover_ips:
+    description: Look up the guests' addresses. Without it, hosts get no C(ansible_host) and the inventory costs two requests per cluster.
+    type: bool
+    default: true
+  concurrency:
+    description: How many address lookups run at the same time, over all nodes.
+    type: int
+    default: 10
+  address_max_age:
+    description: Seconds an address found earlier (kept in the inventory cache) is reused while its guest's status is unchanged.
+    type: int
+    default: 300
+  preferred_networks:
+    description:
+      - Networks (CIDR) to take C(ansible_host) from, in order of preference, for example V(10.0.0.0/8) or V(fd00::/8).
+      - When no address is in them, the first IPv4 address is used, else the first address.
+    type: list
+    elements: str
+    default: []
+  prefer_ipv4:
+    description: Prefer IPv4 over IPv6 when O(preferred_networks) decides nothing.
+    type: bool
+    default: true
+  hostname:
+    description:
+      - A Jinja2 expression over the host variables that gives the host name, for example V(pve_name ~ '.lan').
+      - Defaults to the guest's name (C(ct<vmid>) or C(vm<vmid>) when it has none).
+    type: str
+  filters:
+    description:
+      - Jinja2 conditions over the host variables; a guest becomes a host only when all are true, for example V(pve_status == 'running').
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+# pve.yml — a token with VM.Audit and Sys.Audit is enough for the inventory
+plugin: pveops.proxmox.pve
+api_url: https://pve.example.com:8006
+api_token_id: ansible@pve!inventory
+api_token_secret: "{{ lookup('ansible.builtin.env', 'PVE_TOKEN_SECRET') }}"
+ca_path: /etc/ansible/pve-root-ca.pem
+
+# Two clusters, with the connection options per cluster
+# plugin: pveops.proxmox.pve
+# api_token_id: ansible@pve!inventory
+# clusters:
+#   - api_url: https://pve-a.example.com:8006
+#     api_token_secret: "{{ lookup('ansible.builtin.env', 'PVE_A_SECRET') }}"
+#   - api_url: https://pve-b.example.com:8006
+#     api_token_secret: "{{ lookup('ansible.builtin.env', 'PVE_B_SECRET') }}"
+
+# Prefer the management network, only running containers, extra groups
+# plugin: pveops.proxmox.pve
+# preferred_networks: [10.10.0.0/16]
+# filters:
+#   - pve_status == 'running'
+# keyed_groups:
+#   - key: pve_ostype | default('unknown')
+#     prefix: os
+# compose:
+#   ansible_user: "'root'"
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.cache/ansible-pve
+"""
+
+import typing as t
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
+from ansible_collections.pveops.proxmox.plugins.module_utils._ips import choose_host, parse_networks
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
+
+PREFIX = "pve_"
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Hosts from Proxmox VE clusters."""
+
+    NAME = "pveops.proxmox.pve"
+
+    def verify_file(self, path: str) -> bool:
+        """Accept pve.yml, pve.yaml and *.pve.yml / *.pve.yaml."""
+        return super().verify_file(path) and path.endswith(("pve.yml", "pve.yaml"))
+
+    def parse(self, inventory: t.Any, loader: t.Any, path: str, cache: bool = True) -> None:
+        """Read the configuration, take (or reuse) a snapshot, and turn it into hosts and groups."""
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = bool(self.get_option("cache"))
+        data: Snapshot | None = None
+        previous: dict[str, t.Any] = {}
+        if use_cache:
+            try:
+                cached = self._cache[cache_key]
+            except KeyError:
+                cached = None
+            if isinstance(cached, dict):
+                previous = dict(cached.get("records") or {})
+                if cache:
+                    data = cached
+        if data is None:
+            data = self._snapshot(previous)
+            if use_cache:
+                self._cache[cache_key] = data
+        for warning in data.get("warnings", []):
+            self.display.warning(f"pveops.proxmox.pve: {warning}")
+        self._populate(data)
+
+    # ------------------------------------------------------------------ discovery
+
+    def _snapshot(self, previous: dict[str, t.Any]) -> Snapshot:
+        defaults = plugin_connection_options(self)
+        entries = self.get_option("clusters") or [{}]
+        concurrency = int(self.get_option("concurrency"))
+        if concurrency < 1:
+            raise AnsibleParserError(f"concurrency must be at least 1, got {concurrency}")
+        clients = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise AnsibleParserError(f"clusters[{index}] must be a dictionary of connection options, got {entry!r}")
+            where = f"clusters[{index}]: " if self.get_option("clusters") else ""
+            try:
+                clients.append(new_client(config_from(entry, defaults, where), pool_size=concurrency))
+            except AnsibleError as exc:
+                raise AnsibleParserError(str(exc)) from None
+        try:
+            with pve_errors():
+                return snapshot(clients, want_qemu=bool(self.get_option("want_qemu")), want_ips=bool(self.get_option("discover_ips")),
+                                concurrency=concurrency, previous=previous, max_age=float(self.get_option("address_max_age")))
+        except AnsibleError as exc:
+            raise AnsibleParserError(f"pveops.proxmox.pve: {exc}") from None
+        finally:
+            for client in clients:
+                client.close()
+
+    # ------------------------------------------------------------------ hosts and groups
+
+    def _group(self, name: str) -> str:
+        return str(self.inventory.add_group(self._sanitize_group_name(PREFIX + name)))
+
+    def _populate(self, data: Snapshot) -> None:
+        strict = bool(self.get_option("strict"))
+        try:
+            networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
+        except ConfigError as exc:
+            raise AnsibleParserError(str(exc)) from None
+        multi = len(data["clusters"]) > 1
+        node_names = [node["name"] for cluster in data["clusters"] for node in cluster["nodes"]]
+        hosts: list[tuple[str, dict[str, t.Any], list[str]]] = []
+        for cluster in data["clusters"]:
+            if self.get_option("want_nodes"):
+                for node in cluster["nodes"]:
+                    name = node["name"]
+                    if node_names.count(name) > 1:
+                        name = f"{name}.{cluster['name']}"
+                    hostvars = {
+                        "pve_type": "node", "pve_name": node["name"], "pve_node": node["name"], "pve_cluster": cluster["name"],
+                        "pve_status": "online" if node["online"] else "offline", "pve_ips": [node["ip"]] if node["ip"] else [],
+                    }
+                    if node["ip"]:
+                        hostvars["ansible_host"] = node["ip"]
+                    hosts.append((name, hostvars, ["nodes", f"cluster_{cluster['name']}", f"node_{node['name']}"]))
+            for guest in cluster["guests"]:
+                if guest["template"] and not self.get_option("want_templates"):
+                    continue
+                if guest["type"] == "qemu" and not self.get_option("want_qemu"):
+                    continue
+                hostvars = {PREFIX + key: value for key, value in guest.items()}
+                ips = list(guest.get("ips") or [])
+                record = data.get("records", {}).get(f"{cluster['name']}/{guest['type']}/{guest['vmid']}")
+                if record is not None:
+                    ips = list(record["ips"])
+                hostvars["pve_ips"] = ips
+                host = choose_host(ips, networks, bool(self.get_option("prefer_ipv4")))
+                if host:
+                    hostvars["ansible_host"] = host
+                if not all(self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []):
+                    continue
+                groups = ["lxc" if guest["type"] == "lxc" else "qemu", guest["status"], f"node_{guest['node']}", f"cluster_{cluster['name']}"]
+                groups += [f"tag_{tag}" for tag in guest["tags"]]
+                if guest.get("pool"):
+                    groups.append(f"pool_{guest['pool']}")
+                hosts.append((self._host_name(hostvars, guest), hostvars, groups))
+        self._add_hosts(self._unique_names(hosts, multi), strict)
+
+    def _matches(self, expression: str, hostvars: dict[str, t.Any], strict: bool) -> bool:
+        try:
+            return bool(self._compose(expression, hostvars))
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a user's template: report, do not crash
+            if strict:
+                raise AnsibleParserError(f"filters: could not evaluate {expression!r}: {exc}") from None
+            return False
+
+    def _host_name(self, hostvars: dict[str, t.Any], guest: dict[str, t.Any]) -> str:
+        template = self.get_option("hostname")
+        if template:
+            try:
+                value = self._compose(template, hostvars)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                raise AnsibleParserError(f"hostname: could not evaluate {template!r} for vmid {guest['vmid']}: {exc}") from None
+            if value:
+                return str(value)
+        if guest.get("name"):
+            return str(guest["name"])
+        return f"{'ct' if guest['type'] == 'lxc' else 'vm'}{guest['vmid']}"
+
+    @staticmethod
+    def _unique_names(hosts: list[tuple[str, dict[str, t.Any], list[str]]], multi: bool) -> list[tuple[str, dict[str, t.Any], list[str]]]:
+        """Guests whose names collide (with each other or a node) become ``<name>-<vmid>`` — never merged."""
+        counts: dict[str, int] = {}
+        for name, _vars, _groups in hosts:
+            counts[name] = counts.get(name, 0) + 1
+        result = []
+        for name, hostvars, groups in hosts:
+            if counts[name] > 1 and hostvars["pve_type"] != "node":
+                name = f"{name}-{hostvars['pve_vmid']}"
+                if multi:
+                    name = f"{name}.{hostvars['pve_cluster']}"
+            result.append((name, hostvars, groups))
+        return result
+
+    def _add_hosts(self, hosts: list[tuple[str, dict[str, t.Any], list[str]]], strict: bool) -> None:
+        for name, hostvars, groups in hosts:
+            self.inventory.add_host(name)
+            for group in groups:
+                self.inventory.add_child(self._group(group), name)
+            for key, value in hostvars.items():
+                self.inventory.set_variable(name, key, value)
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+

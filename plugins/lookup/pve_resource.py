@@ -1,0 +1,137 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pve_resource
+short_description: Find the Proxmox VE container or VM behind an IP address or host name
+version_added: 0.1.0
+description:
+  - Reverse lookup through the Proxmox VE API. Each term is an IP address or a host name, or a combination of
+    C(ip=ADDRESS), C(hostname=NAME) and C(alias=NAME) separated by spaces (tried in that order, as GoDoxy does).
+  - Returns one dictionary per term with the guest's C(vmid), C(name), C(node), C(type), C(status), C(ips), C(tags), C(pool) and C(cluster).
+  - Host names compare by their short name (C(web.example.com) finds a guest named C(web)); a guest whose name is a FQDN also matches it whole.
+  - Loopback and unspecified addresses never match. More than one match is an error listing them; no match is an error unless O(default) is set.
+  - The cluster is read once per run and connection (within a minute), however many times the lookup is called.
+author:
+  - pveops contributors
+extends_documentation_fragment:
+  - pveops.proxmox._api.plugins
+options:
+  _terms:
+    description: IP addresses, host names or C(ip=/hostname=/alias=) combinations.
+    required: true
+    type: list
+    elements: str
+  default:
+    description: Returned for a term without a match instead of failing.
+    type: raw
+  want_qemu:
+    description: Consider QEMU VMs too (their addresses come from the guest agent).
+    type: bool
+    default: true
+  concurrency:
+    description: How many address lookups run at the same time.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Which container has this address?
+  ansible.builtin.debug:
+    msg: "{{ lookup('pveops.proxmox.pve_resource', '192.168.10.21') }}"
+
+- name: The vmid behind the host this play runs on
+  ansible.builtin.set_fact:
+    my_vmid: "{{ lookup('pveops.proxmox.pve_resource', 'ip=' ~ ansible_host ~ ' hostname=' ~ inventory_hostname).vmid }}"
+
+- name: No failure when nothing matches
+  ansible.builtin.debug:
+    msg: "{{ lookup('pveops.proxmox.pve_resource', 'unknown.example.com', default=None) }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One guest per term.
+  type: list
+  elements: dict
+  contains:
+    vmid:
+      description: Guest id.
+      type: int
+    name:
+      description: Guest name.
+      type: str
+    node:
+      description: Node of the guest.
+      type: str
+    type:
+      description: V(lxc) or V(qemu).
+      type: str
+    status:
+      description: Guest status.
+      type: str
+    ips:
+      description: Its discovered addresses.
+      type: list
+      elements: str
+    cluster:
+      description: Cluster name.
+      type: str
+"""
+
+import typing as t
+
+from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import memoized_snapshot, snapshot
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_resources, split_term
+
+_NO_DEFAULT = object()
+
+
+class LookupModule(LookupBase):
+    """IP address or host name → guest."""
+
+    def run(self, terms: list[t.Any], variables: dict[str, t.Any] | None = None, **kwargs: t.Any) -> list[t.Any]:
+        """Resolve each term."""
+        default = kwargs.pop("default", _NO_DEFAULT)
+        self.set_options(var_options=variables, direct=kwargs)
+        want_qemu = bool(self.get_option("want_qemu"))
+        try:
+            config = config_from(plugin_connection_options(self))
+        except AnsibleError as exc:
+            raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {exc}") from None
+
+        def take() -> dict[str, t.Any]:
+            client = new_client(config)
+            try:
+                with pve_errors("pveops.proxmox.pve_resource: "):
+                    return snapshot([client], want_qemu=want_qemu, concurrency=int(self.get_option("concurrency")))
+            finally:
+                client.close()
+
+        data = memoized_snapshot((config.base_url, config.authid, want_qemu), take)
+        results = []
+        for term in terms:
+            try:
+                query = split_term(term)
+            except ValueError as exc:
+                raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {exc}") from None
+            matches = find_resources(data, ip=query.get("ip"), hostname=query.get("hostname"), alias=query.get("alias"),
+                                     want_qemu=want_qemu)
+            if len(matches) > 1:
+                listing = "; ".join(f"{guest['type']} {guest['vmid']} ({guest.get('name')}) on {guest['node']}" for guest in matches)
+                raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {term!r} matches more than one guest: {listing}")
+            if not matches:
+                if default is _NO_DEFAULT:
+                    raise AnsibleLookupError(f"pveops.proxmox.pve_resource: no guest matches {term!r}")
+                results.append(default)
+                continue
+            guest = matches[0]
+            results.append({key: guest.get(key) for key in ("vmid", "name", "node", "type", "status", "ips", "tags", "pool", "cluster")})
+        return results

@@ -1,0 +1,200 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Container power actions with task tracking, and the persistent shutdown timeout.
+
+Ports GoDoxy's ``LXCAction``/``LXCSetShutdownTimeout`` and fixes what pve-protocol.md §6.2
+items 14–20 list: container status is only ``running``/``stopped`` (suspend ends
+``stopped``, resume's task runs as long as the container), ``WARNINGS`` is success, actions
+are idempotent and a synchronous "already running"/"not running" answer to a race is
+success, the shutdown timeout goes into the shutdown request, and ``startup`` keeps its
+``order``/``up`` when ``down`` is set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, ConfigError, PveConnectionError, PveTimeout
+from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status, lxc_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline, TaskResult, parse_upid, poll_intervals, wait_task
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """What one action asks of the API and what it leads to."""
+
+    endpoint: str  # …/status/<endpoint>
+    target: str  # the container status once it is done
+    noop_when: str | None  # the status in which there is nothing to do
+    race_marker: str  # the synchronous 500 that means somebody else got there first (§3.6)
+    task_types: tuple[str, ...]
+
+
+ACTIONS: dict[str, Action] = {
+    "start": Action("start", "running", "running", "already running", ("vzstart", "hastart")),
+    "stop": Action("stop", "stopped", "stopped", "not running", ("vzstop", "hastop")),
+    "shutdown": Action("shutdown", "stopped", "stopped", "not running", ("vzshutdown", "hastop")),
+    # A reboot of a stopped container starts it; of a running one it always changes something.
+    "reboot": Action("reboot", "running", None, "not running", ("vzreboot",)),
+    # Suspend checkpoints and stops (LXC never reports "suspended"); resume restores.
+    "suspend": Action("suspend", "stopped", "stopped", "not running", ("vzsuspend",)),
+    "resume": Action("resume", "running", "running", "already running", ("vzresume",)),
+}
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What an action did."""
+
+    changed: bool
+    status_before: str
+    status: str
+    upid: str | None = None
+    exitstatus: str | None = None
+    elapsed: float = 0.0
+    warnings: int = 0
+
+
+def plan(action: str, status: str) -> str | None:
+    """The endpoint to call for ``action`` on a container in ``status``; ``None`` = nothing to do."""
+    spec = ACTIONS[action]
+    if spec.noop_when is not None and status == spec.noop_when:
+        return None
+    if action == "reboot" and status == "stopped":
+        return "start"
+    return spec.endpoint
+
+
+def wait_status(client: ApiClient, node: str, vmid: int, expected: str, deadline: Deadline) -> str:
+    """Poll ``status/current`` until it reports ``expected`` (HA guests change state after their task)."""
+    status = "unknown"
+    for delay in poll_intervals():
+        status = str(current_status(client, node, vmid).get("status"))
+        if status == expected:
+            return status
+        if deadline.expired():
+            raise PveTimeout(f"container {vmid} is still {status}, not {expected}, after {deadline.seconds:g} s (timeout)",
+                             last_status=status)
+        deadline.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _request_params(endpoint: str, shutdown_timeout: int | None, force_stop: bool | None) -> dict[str, t.Any]:
+    params: dict[str, t.Any] = {}
+    if endpoint in ("shutdown", "reboot") and shutdown_timeout is not None:
+        params["timeout"] = shutdown_timeout
+    if endpoint == "shutdown" and force_stop is not None:
+        params["forceStop"] = force_stop
+    return params
+
+
+def _find_active_task(client: ApiClient, node: str, vmid: int, types: tuple[str, ...]) -> str | None:
+    """A running task of ``types`` for this container, if one exists (after a lost POST answer)."""
+    try:
+        tasks = client.get(api_path("nodes", node, "tasks"), {"vmid": vmid, "source": "active"}) or []
+    except ApiError:
+        return None
+    for task in tasks:
+        if isinstance(task, dict) and task.get("type") in types and task.get("upid"):
+            return str(task["upid"])
+    return None
+
+
+def start_action(client: ApiClient, node: str, vmid: int, endpoint: str, params: dict[str, t.Any], types: tuple[str, ...]) -> str | None:
+    """POST the action; return its UPID, or ``None`` when a race made it unnecessary.
+
+    A POST is never replayed blindly: when its answer is lost, the container's status and
+    active tasks decide whether it arrived.
+    """
+    path = lxc_path(node, vmid, "status", endpoint)
+    try:
+        return str(client.post(path, params))
+    except PveConnectionError as exc:
+        if exc.details.get("not_sent"):
+            raise
+        active = _find_active_task(client, node, vmid, types)
+        if active is not None:
+            return active
+        return str(client.post(path, params))
+
+
+def run_action(client: ApiClient, node: str, vmid: int, action: str, status_before: str, deadline: Deadline,
+               shutdown_timeout: int | None = None, force_stop: bool | None = None) -> Outcome:
+    """Carry out ``action`` and wait until the container has the status it leads to."""
+    spec = ACTIONS[action]
+    endpoint = plan(action, status_before)
+    if endpoint is None:
+        return Outcome(changed=False, status_before=status_before, status=status_before)
+    types = ACTIONS[endpoint].task_types
+    try:
+        upid_text = start_action(client, node, vmid, endpoint, _request_params(endpoint, shutdown_timeout, force_stop), types)
+    except ApiError as exc:
+        if exc.status != 500 or spec.race_marker not in exc.reason:
+            raise
+        if action == "reboot":
+            # "VM 101 not running": it stopped since we looked; a reboot of a stopped container starts it.
+            return run_action(client, node, vmid, "start", "stopped", deadline)
+        status = wait_status(client, node, vmid, spec.target, deadline)
+        return Outcome(changed=False, status_before=status_before, status=status, elapsed=deadline.elapsed())
+    upid = parse_upid(upid_text)
+    result: TaskResult | None
+    if action == "resume":
+        # The resume task runs as long as the restored container does: wait for "running".
+        def container_running(_task: dict[str, t.Any]) -> bool:
+            return current_status(client, node, vmid).get("status") == "running"
+
+        result = wait_task(client, upid, deadline, on_poll=container_running)
+    else:
+        result = wait_task(client, upid, deadline)
+    status = wait_status(client, node, vmid, spec.target, deadline)
+    return Outcome(
+        changed=True,
+        status_before=status_before,
+        status=status,
+        upid=upid.text,
+        exitstatus=result.exitstatus if result else None,
+        elapsed=deadline.elapsed(),
+        warnings=result.warnings if result else 0,
+    )
+
+
+# ---------------------------------------------------------------------------- startup property
+
+_STARTUP_PART = re.compile(r"^(?:(order)=)?(\d+)$|^(up|down)=(\d+)$")
+
+
+def parse_startup(value: str | None) -> dict[str, int]:
+    """Parse ``[[order=]\\d+][,up=\\d+][,down=\\d+]`` (§3.9)."""
+    result: dict[str, int] = {}
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        match = _STARTUP_PART.match(part)
+        if match is None:
+            raise ConfigError(f"the container's startup property {value!r} is not of the form [order=]N,up=N,down=N")
+        if match.group(2) is not None:
+            result["order"] = int(match.group(2))
+        else:
+            result[match.group(3)] = int(match.group(4))
+    return result
+
+
+def format_startup(parts: t.Mapping[str, int]) -> str:
+    """Write a startup property back in PVE's order: order, up, down."""
+    return ",".join(f"{key}={parts[key]}" for key in ("order", "up", "down") if key in parts)
+
+
+def startup_with_down(current: str | None, down: int) -> str:
+    """The startup property with ``down`` set and ``order``/``up`` kept (§6.2 item 17)."""
+    parts = parse_startup(current)
+    parts["down"] = down
+    return format_startup(parts)

@@ -1,0 +1,220 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""A node terminal over the API: ``POST …/termproxy``, then the ``vncwebsocket`` (pve-protocol.md §4).
+
+The session authenticates with ``authid:ticket\\n``, treats the first two bytes ``OK`` as the
+go-ahead even when output shares their frame (§4.4 step 4), frames every input as
+``0:LEN:DATA`` in its own websocket message well below termproxy's 4 KiB read buffer (a
+split header is misparsed, §4.4 step 5), sends the keepalive ``2`` during long waits and
+bounds every wait by a deadline. Frame boundaries carry no meaning; callers get a byte
+stream. This layer knows nothing about commands; ``_exec.py`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing as t
+from urllib.parse import quote
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import AuthError, PermissionDenied, PveConnectionError, PveError, PveTimeout
+from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
+from ansible_collections.pveops.proxmox.plugins.module_utils._tls import open_socket
+
+try:
+    import websocket  # websocket-client
+
+    HAS_WEBSOCKET = True
+    WEBSOCKET_IMPORT_ERROR: ImportError | None = None
+except ImportError as exc:  # pragma: no cover - exercised only where websocket-client is missing
+    HAS_WEBSOCKET = False
+    WEBSOCKET_IMPORT_ERROR = exc
+
+# Whole input messages stay far below termproxy's 4096-byte read buffer.
+MAX_FRAME = 2048
+KEEPALIVE_EVERY = 25.0  # the browser client sends "2" every 30 s
+READ_SLICE = 0.5  # longest single blocking read; keeps keepalives and deadlines honest
+
+
+class LoginRequired(PveError):
+    """The node offered a ``login:`` prompt instead of a root shell."""
+
+
+def frame_input(data: bytes, max_frame: int = MAX_FRAME) -> list[bytes]:
+    """Split ``data`` into ``0:LEN:DATA`` messages of at most ``max_frame`` bytes each.
+
+    ``LEN`` is the byte length of that message's own data, so every message is complete in
+    itself and no header can ever be split across websocket frames.
+    """
+    size = max_frame - len(b"0:%d:" % max_frame)  # room left by the longest possible header
+    return [b"0:%d:" % len(data[start:start + size]) + data[start:start + size] for start in range(0, len(data), size)]
+
+
+def resize_message(cols: int, rows: int) -> bytes:
+    """``1:COLS:ROWS:`` — columns first (§4.4)."""
+    return b"1:%d:%d:" % (cols, rows)
+
+
+LOGIN_REQUIRED_MESSAGE = (
+    "command execution needs a root@pam password login: Proxmox VE gives a root shell on the node terminal only to a "
+    "root@pam ticket; API tokens and every other user get a login: prompt instead (pve-manager's get_shell_command). "
+    "Set api_user: root@pam and api_password"
+)
+
+
+def has_root_login(client: ApiClient) -> bool:
+    """Whether a root@pam ticket (the only identity that gets a root shell) is configured."""
+    config = client.config
+    return config.user == "root@pam" and bool(config.password)
+
+
+def terminal_client(client: ApiClient) -> ApiClient:
+    """The client that opens terminals.
+
+    With both an API token and a root@pam password configured, API calls use the token and
+    only terminals log in with the password: the token cannot get a shell (§4.5).
+    """
+    config = client.config
+    if config.uses_token and has_root_login(client):
+        return ApiClient(dataclasses.replace(config, token_id=None, token_secret=None))
+    return client
+
+
+class TerminalSession:
+    """One termproxy session on ``node``; use as a context manager."""
+
+    def __init__(self, client: ApiClient, node: str, deadline: Deadline, cols: int = 500, rows: int = 50) -> None:
+        if not HAS_WEBSOCKET:
+            raise PveError(f"the Python library 'websocket-client' is required for command execution: {WEBSOCKET_IMPORT_ERROR}")
+        self.client = terminal_client(client)
+        self.node = node
+        self.deadline = deadline
+        self.cols = cols
+        self.rows = rows
+        self.user = ""
+        self.upid = ""
+        self.opened_at = 0.0
+        self._ws: t.Any = None
+        self._last_sent = 0.0
+        self._pending = b""  # output that arrived in the frame carrying "OK"
+
+    def __enter__(self) -> TerminalSession:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ opening
+
+    def open(self) -> None:
+        """Create the termproxy, connect the websocket, authenticate and wait for ``OK``."""
+        answer = self.client.post(api_path("nodes", self.node, "termproxy"))
+        if not isinstance(answer, dict) or "ticket" not in answer or "port" not in answer:
+            raise PveError(f"termproxy on node {self.node} returned no ticket/port")
+        self.user = str(answer.get("user") or self.client.authid)
+        self.upid = str(answer.get("upid") or "")
+        port = int(answer["port"])  # an integer, or a string on some versions (§2.2)
+        ticket = str(answer["ticket"])
+        # The VNC ticket lives 40 s and must reach the websocket of the same authid (§4.1, §4.3).
+        path = api_path("nodes", self.node, "vncwebsocket")
+        url = (self.client.config.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+               + "/api2/json" + path + f"?port={port}&vncticket={quote(ticket, safe='')}")
+        timeout = min(10.0, max(0.5, self.deadline.remaining()))
+        sock = open_socket(self.client.config, timeout)
+        ws = websocket.WebSocket(skip_utf8_validation=True)
+        headers = [f"{key}: {value}" for key, value in self.client.auth_headers().items()]
+        try:
+            ws.connect(url, header=headers, subprotocols=["binary"], socket=sock, timeout=timeout)
+        except websocket.WebSocketBadStatusException as exc:
+            sock.close()
+            status = int(getattr(exc, "status_code", 0) or 0)
+            text = f"websocket upgrade for the terminal of node {self.node} refused with HTTP {status}"
+            if status == 401:
+                raise AuthError(status, "GET", path, text) from None
+            if status == 403:
+                raise PermissionDenied(status, "GET", path, text + " (Sys.Console on /nodes/" + self.node + " is needed)") from None
+            raise PveConnectionError(text) from None
+        except (websocket.WebSocketException, OSError) as exc:
+            sock.close()
+            raise PveConnectionError(f"websocket to the terminal of node {self.node} failed: {exc}") from None
+        self._ws = ws
+        self.opened_at = time.monotonic()
+        self._send_raw(f"{self.user}:{ticket}\n".encode())
+        received = b""
+        while len(received) < 2:
+            chunk = self._recv(self.deadline, what="the terminal's OK")
+            if chunk is None:
+                raise PveConnectionError(f"termproxy on node {self.node} closed the connection instead of answering OK "
+                                         "(the VNC ticket was refused or expired)")
+            received += chunk
+        if received[:2] != b"OK":
+            raise PveConnectionError(f"termproxy on node {self.node} answered {received[:40]!r} instead of OK")
+        self._pending = received[2:]
+        self._send_raw(resize_message(self.cols, self.rows))
+
+    # ------------------------------------------------------------------ traffic
+
+    def _send_raw(self, message: bytes) -> None:
+        try:
+            self._ws.send_binary(message)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise PveConnectionError(f"terminal connection to node {self.node} lost after {self.age():.1f} s: {exc}") from None
+        self._last_sent = time.monotonic()
+
+    def send(self, data: bytes) -> None:
+        """Type ``data`` into the terminal."""
+        for message in frame_input(data):
+            self._send_raw(message)
+
+    def age(self) -> float:
+        """Seconds since the websocket opened."""
+        return time.monotonic() - self.opened_at if self.opened_at else 0.0
+
+    def _recv(self, deadline: Deadline, what: str) -> bytes | None:
+        """One chunk of output; ``None`` when the peer closed. Raises PveTimeout at the deadline."""
+        while True:
+            if deadline.expired():
+                raise PveTimeout(f"no {what} from node {self.node} within {deadline.seconds:g} s")
+            if time.monotonic() - self._last_sent > KEEPALIVE_EVERY:
+                self._send_raw(b"2")
+            self._ws.settimeout(max(0.01, min(READ_SLICE, deadline.remaining())))
+            try:
+                opcode, data = self._ws.recv_data()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, EOFError):
+                return None
+            except (websocket.WebSocketException, OSError) as exc:
+                raise PveConnectionError(f"terminal connection to node {self.node} failed after {self.age():.1f} s: {exc}") from None
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return None
+            if data:
+                return bytes(data)
+
+    def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
+        """Next output bytes (whatever arrived), ``None`` once the connection is closed."""
+        if self._pending:
+            pending, self._pending = self._pending, b""
+            return pending
+        return self._recv(deadline, what)
+
+    def close(self) -> None:
+        """Close our side: termproxy sees EOF, ends the shell and its task with OK (§4.4 step 8)."""
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return
+        try:
+            ws.send_close()
+        except (websocket.WebSocketException, OSError):
+            pass
+        try:
+            ws.shutdown()
+        except (websocket.WebSocketException, OSError):
+            pass

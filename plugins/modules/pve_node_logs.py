@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pve_node_logs
+short_description: Journal and log files of Proxmox VE nodes and containers, with cursors and follow mode
+version_added: 0.1.0
+description:
+  - Reads the last lines of a node's systemd journal through the API (C(GET /nodes/{node}/journal)); this works with an API token
+    that has C(Sys.Syslog). The result carries a O(cursor) to continue exactly where this run stopped.
+  - O(services) filters by systemd unit. With a V(root@pam) password login the filter runs C(journalctl -u) through the node terminal
+    (exact, several units, cursor); with only an API token it uses C(GET /nodes/{node}/syslog) once per unit (exact unit filter,
+    lines of several units merged by time, no cursor). RV(source) says which one was used.
+  - O(files) tails files on the node or, with O(vmid) or O(name), in a container (needs V(root@pam)).
+  - With O(vmid) or O(name), reads the container's journal, or C(/var/log/messages) for containers without systemd (needs V(root@pam)).
+  - O(follow) keeps reading for that many seconds and returns everything seen.
+author:
+  - pveops contributors
+extends_documentation_fragment:
+  - pveops.proxmox._api
+  - pveops.proxmox._attributes
+  - pveops.proxmox._attributes.INFO_MODULE
+options:
+  node:
+    description:
+      - Node whose logs to read. Required unless O(vmid) or O(name) selects a container.
+    type: str
+  vmid:
+    description:
+      - Read the logs of this container instead of the node's.
+    type: int
+  name:
+    description:
+      - Read the logs of the container with this name instead of the node's.
+    type: str
+  lines:
+    description:
+      - How many of the newest lines to return. With O(cursor) or O(since), at most this many of the newest new lines.
+    type: int
+    default: 50
+  since:
+    description:
+      - Only entries at or after this time, as UNIX epoch seconds or V(YYYY-MM-DD HH:MM:SS) (local time of the controller).
+    type: str
+  until:
+    description:
+      - Only entries before this time, in the same formats as O(since).
+    type: str
+  cursor:
+    description:
+      - Continue after this journal cursor: pass the RV(cursor) of an earlier run to get only what is new since then.
+      - Node journal only.
+    type: str
+  services:
+    description:
+      - Only these systemd units (C(journalctl -u)). Names containing C(& | $ ; ' " ` < > \\ !), control characters or starting with C(-) are refused.
+    type: list
+    elements: str
+  files:
+    description:
+      - Tail these absolute paths instead of reading the journal (the same characters are refused).
+    type: list
+    elements: str
+  follow:
+    description:
+      - Keep reading new lines for this many seconds and return everything seen; V(0) returns a snapshot.
+    type: float
+    default: 0
+"""
+
+EXAMPLES = r"""
+- name: The last 100 journal lines of node pve1 (an API token with Sys.Syslog is enough)
+  pveops.proxmox.pve_node_logs:
+    node: pve1
+    lines: 100
+  register: journal
+
+- name: Later: only what is new since then
+  pveops.proxmox.pve_node_logs:
+    node: pve1
+    cursor: "{{ journal.cursor }}"
+
+- name: One service
+  pveops.proxmox.pve_node_logs:
+    node: pve1
+    services: [pveproxy]
+
+- name: A file inside container 101, following it for 10 seconds
+  pveops.proxmox.pve_node_logs:
+    vmid: 101
+    files: [/var/log/nginx/error.log]
+    follow: 10
+"""
+
+RETURN = r"""
+lines:
+  description: The log lines, oldest first.
+  returned: success
+  type: list
+  elements: str
+  sample: ["Nov 25 10:00:01 pve1 pvedaemon[1234]: <root@pam> starting task UPID:pve1:..."]
+source:
+  description:
+    - Where the lines come from, V(journal-api), V(syslog-api), V(journalctl), V(tail) or V(/var/log/messages).
+  returned: success
+  type: str
+  sample: journal-api
+source_note:
+  description: What RV(source) means for the result (how it was filtered).
+  returned: success
+  type: str
+cursor:
+  description: Journal cursor of the newest line; pass it as O(cursor) next time. V(null) where no cursor is available.
+  returned: success
+  type: str
+node:
+  description: The node.
+  returned: success
+  type: str
+vmid:
+  description: The container, when one was selected.
+  returned: success
+  type: int
+"""
+
+import datetime
+import typing as t
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import find_guest
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, NotFound, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN
+from ansible_collections.pveops.proxmox.plugins.module_utils._logs import (
+    SOURCE_JOURNAL_API,
+    SOURCE_JOURNALCTL,
+    SOURCE_NOTES,
+    SOURCE_SYSLOG_API,
+    SOURCE_TAIL,
+    container_logs,
+    follow_node_journal,
+    journalctl_argv,
+    node_journal,
+    split_cursor,
+    syslog_services,
+    tail_argv,
+    terminal_lines,
+    validate_files,
+    validate_services,
+)
+from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
+from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
+from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
+
+OPERATION_TIMEOUT = 120.0
+
+
+def parse_time(value: str | None, option: str) -> int | None:
+    """Epoch seconds from ``1732528800`` or ``2026-11-25 10:00[:00]`` (local time)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is neither UNIX epoch seconds nor YYYY-MM-DD HH:MM:SS") from None
+    return int(moment.timestamp())
+
+
+def syslog_time(epoch: int | None) -> str | None:
+    """The ``YYYY-MM-DD HH:MM:SS`` form ``/syslog`` takes (§3.11)."""
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def main() -> None:
+    """Run the module."""
+    module = PveModule(
+        argument_spec={
+            "node": {"type": "str"},
+            "vmid": {"type": "int"},
+            "name": {"type": "str"},
+            "lines": {"type": "int", "default": 50},
+            "since": {"type": "str"},
+            "until": {"type": "str"},
+            "cursor": {"type": "str", "no_log": False},
+            "services": {"type": "list", "elements": "str"},
+            "files": {"type": "list", "elements": "str"},
+            "follow": {"type": "float", "default": 0},
+        },
+        required_one_of=[("node", "vmid", "name")],
+        mutually_exclusive=[("services", "files"), ("cursor", "since")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    result: dict[str, t.Any] = {"changed": False, "lines": [], "cursor": None}
+    with module.pve_errors(**result):
+        if params["lines"] < 0:
+            raise ConfigError(f"lines must not be negative, got {params['lines']}")
+        if params["follow"] < 0:
+            raise ConfigError(f"follow must not be negative, got {params['follow']}")
+        services = validate_services(params["services"] or [])
+        files = validate_files(params["files"] or [])
+        since = parse_time(params["since"], "since")
+        until = parse_time(params["until"], "until")
+        lines, follow = params["lines"], params["follow"]
+        deadline = Deadline(OPERATION_TIMEOUT + follow + TRANSFER_MARGIN)
+        client = module.client
+        cluster = module.cluster()
+        container = params["vmid"] is not None or params["name"] is not None
+        if params["node"] is not None and cluster.info().node(params["node"]) is None:
+            available = ", ".join(node.name for node in cluster.info().nodes)
+            raise NotFound(f"node {params['node']!r} not found; available nodes: {available}")
+        terminal_needed = container or files or (services and (params["cursor"] or follow))
+        if terminal_needed and not has_root_login(client):
+            raise PveError(LOGIN_REQUIRED_MESSAGE.replace("command execution", "this log source"))
+
+        if container:
+            if params["cursor"]:
+                raise ConfigError("cursor applies to the node journal only, not to container logs")
+            guest = find_guest(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
+            status = current_status(client, guest.node, guest.vmid).get("status")
+            if status != "running":
+                raise PveError(f"{guest.describe()} is {status}; its logs can be read only while it runs")
+            found, source = container_logs(client, guest.node, guest.vmid, lines, services, files, follow, deadline)
+            result.update(node=guest.node, vmid=guest.vmid)
+            cursor = None
+        else:
+            node = params["node"]
+            result["node"] = node
+            cursor = params["cursor"]
+            if files:
+                found, source = terminal_lines(client, node, tail_argv(files, lines, follow > 0), follow, deadline), SOURCE_TAIL
+            elif services and has_root_login(client):
+                raw = terminal_lines(client, node, journalctl_argv(lines, services, since, until, cursor, follow > 0), follow, deadline)
+                found, new_cursor = split_cursor(raw)
+                cursor = new_cursor or cursor
+                source = SOURCE_JOURNALCTL
+            elif services:
+                found, source, cursor = syslog_services(client, node, services, lines, syslog_time(since), syslog_time(until)), SOURCE_SYSLOG_API, None
+            elif follow > 0:
+                found, cursor = follow_node_journal(client, node, lines, follow, cursor=cursor)
+                source = SOURCE_JOURNAL_API
+            else:
+                found, cursor = node_journal(client, node, lines, since=since, until=until, cursor=cursor)
+                source = SOURCE_JOURNAL_API
+    result.update(lines=found, source=source, source_note=SOURCE_NOTES[source], cursor=cursor)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

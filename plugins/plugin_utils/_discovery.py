@@ -1,0 +1,154 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this plugin util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""What the inventory and the lookups know about clusters: nodes, guests and their addresses.
+
+One snapshot per set of endpoints: ``/cluster/status`` and ``/cluster/resources`` per cluster
+(the two listing requests), then one address lookup per guest, run concurrently with a bound
+and spread over the nodes. Address records of an earlier snapshot are reused when the guest's
+status is unchanged and it has not restarted (its uptime did not go down), so a refresh where
+nothing changed costs the two listings only. A node that does not answer never aborts the
+snapshot: its guests stay with what the listing says and a warning explains why.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import time
+import typing as t
+
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Cluster, Guest
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._ips import addresses_from_interfaces
+from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import container_ips
+
+Snapshot = t.Dict[str, t.Any]
+Records = t.Dict[str, t.Dict[str, t.Any]]
+
+
+def record_key(cluster: str, guest_type: str, vmid: int) -> str:
+    """Key of an address record."""
+    return f"{cluster}/{guest_type}/{vmid}"
+
+
+def vm_ips(client: ApiClient, node: str, vmid: int) -> list[str]:
+    """Addresses of a running QEMU VM from its guest agent (none when the agent is off or absent)."""
+    try:
+        answer = client.get(api_path("nodes", node, "qemu", vmid, "agent", "network-get-interfaces")) or {}
+    except ApiError as exc:
+        # 500 "No QEMU guest agent configured" / "QEMU guest agent is not running": no addresses, not a failure.
+        if exc.status in (500, 501):
+            return []
+        raise
+    interfaces = answer.get("result") if isinstance(answer, dict) else None
+    return addresses_from_interfaces(interfaces or [])
+
+
+def _reusable(record: t.Mapping[str, t.Any] | None, guest: Guest, max_age: float, now: float) -> bool:
+    if not record or now - float(record.get("at", 0)) > max_age:
+        return False
+    if record.get("status") != guest.status:
+        return False
+    # A running guest whose uptime went down has restarted: DHCP may have given it a new address.
+    return guest.status != "running" or int(record.get("uptime", 0)) <= guest.uptime
+
+
+def _interleave_by_node(guests: t.Sequence[Guest]) -> list[Guest]:
+    """Order lookups round-robin over nodes so that every node's workers are busy at once."""
+    by_node: dict[str, list[Guest]] = {}
+    for guest in guests:
+        by_node.setdefault(guest.node, []).append(guest)
+    mixed = itertools.zip_longest(*by_node.values())
+    return [guest for group in mixed for guest in group if guest is not None]
+
+
+def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency: int, previous: Records, max_age: float,
+                       want_qemu: bool) -> tuple[Records, dict[str, list[str]]]:
+    """Fill ``guest.ips``; return the new records and the failures grouped by node."""
+    now = time.time()
+    records: Records = {}
+    todo: list[Guest] = []
+    for guest in guests:
+        if guest.status not in ("running", "stopped") or (guest.type == "qemu" and (not want_qemu or guest.status != "running")):
+            continue
+        key = record_key(guest.cluster, guest.type, guest.vmid)
+        if _reusable(previous.get(key), guest, max_age, now):
+            guest.ips = list(previous[key]["ips"])
+            records[key] = dict(previous[key], uptime=guest.uptime)
+        else:
+            todo.append(guest)
+    failures: dict[str, list[str]] = {}
+
+    def lookup(guest: Guest) -> list[str]:
+        if guest.type == "qemu":
+            return vm_ips(client, guest.node, guest.vmid)
+        return container_ips(client, guest.node, guest.vmid, guest.status == "running")
+
+    if todo:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo)))) as pool:
+            futures = {pool.submit(lookup, guest): guest for guest in _interleave_by_node(todo)}
+            for future in concurrent.futures.as_completed(futures):
+                guest = futures[future]
+                try:
+                    guest.ips = future.result()
+                except PveError as exc:
+                    failures.setdefault(guest.node, []).append(f"{guest.vmid}: {exc}")
+                    continue
+                records[record_key(guest.cluster, guest.type, guest.vmid)] = {
+                    "status": guest.status, "uptime": guest.uptime, "ips": guest.ips, "at": now}
+    return records, failures
+
+
+def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: bool = True, concurrency: int = 10,
+             previous: Records | None = None, max_age: float = 300.0) -> Snapshot:
+    """Nodes and guests of every endpoint, JSON-serialisable for the inventory cache."""
+    result: Snapshot = {"clusters": [], "records": {}, "warnings": [], "taken": time.time()}
+    for client in clients:
+        cluster = Cluster(client)
+        info = cluster.info()
+        guests = cluster.guests(kind=None)
+        for node in info.nodes:
+            if not node.online:
+                unknown = [guest.vmid for guest in guests if guest.node == node.name]
+                result["warnings"].append(
+                    f"node {node.name} of cluster {info.name} is offline; its {len(unknown)} guest(s) have no status, name or addresses")
+        if want_ips:
+            records, failures = discover_addresses(client, guests, concurrency, previous or {}, max_age, want_qemu)
+            result["records"].update(records)
+            for node_name, problems in sorted(failures.items()):
+                result["warnings"].append(f"node {node_name}: addresses of {len(problems)} guest(s) could not be read: "
+                                          + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
+        result["clusters"].append({
+            "name": info.name,
+            "url": client.config.base_url,
+            "standalone": info.standalone,
+            "quorate": info.quorate,
+            "nodes": [{"name": node.name, "ip": node.ip, "online": node.online, "nodeid": node.nodeid} for node in info.nodes],
+            "guests": [dict(guest.facts(), hastate=guest.hastate, maxmem=int(guest.resource.get("maxmem") or 0),
+                            maxcpu=guest.resource.get("maxcpu"), maxdisk=int(guest.resource.get("maxdisk") or 0))
+                       for guest in guests],
+        })
+    return result
+
+
+# Snapshots taken in this controller process, so that lookups called for every host of a
+# play do not rediscover the cluster each time.
+_MEMO: dict[tuple[t.Any, ...], tuple[float, Snapshot]] = {}
+MEMO_TTL = 60.0
+
+
+def memoized_snapshot(key: tuple[t.Any, ...], take: t.Callable[[], Snapshot], ttl: float = MEMO_TTL) -> Snapshot:
+    """The snapshot for ``key`` taken in this process within ``ttl`` seconds, or a new one."""
+    now = time.monotonic()
+    found = _MEMO.get(key)
+    if found is not None and now - found[0] < ttl:
+        return found[1]
+    taken = take()
+    _MEMO[key] = (now, taken)
+    return taken
