@@ -144,6 +144,18 @@ def bootstrap_line(nonce: str, script_length: int) -> bytes:
             "exec /bin/sh -c \"$(head -c %d | base64 -d)\"\r" % (nonce, script_length)).encode()
 
 
+# A dropped connection hangs up the pty: the shell gets SIGHUP. A shell waiting for a
+# foreground command runs its trap only after that command ends, so commands run in the
+# background and the shell waits with `wait`, which a trapped signal interrupts at once
+# (POSIX); the trap then ends the command's whole process group and the EXIT trap removes
+# the temp directory.
+_STOP_TRAP = b"""trap 'trap "" HUP TERM INT; kill -TERM $c 0 2>/dev/null; exit 129' HUP TERM INT"""
+# After the end marker the shell stays a little, so that the marker is never among the bytes
+# termproxy can lose when a shell exits (pve-protocol.md §4.4 step 8); the client closes first.
+_LINGER = b"sleep 5 & c=$!; wait $c; exit 0"
+_ENV = b'env -i PATH="$PATH" HOME=/root LANG=C.UTF-8 TERM=dumb'
+
+
 def capture_script(nonce: str, command: t.Sequence[str], stdin_b64_length: int, timeout: int | None,
                    guards: t.Sequence[Guard] = (), dry_run: bool = False) -> bytes:
     """The script that runs ``command`` with its streams on temp files and reports them framed.
@@ -153,27 +165,26 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_b64_length: int, 
     """
     limit = b"timeout -k %d %d " % (KILL_GRACE, timeout) if timeout else b""
     n = nonce.encode()
-    env = b'env -i PATH="$PATH" HOME=/root LANG=C.UTF-8 TERM=dumb '
-    finish = b'rm -rf "$d"; printf "\\nPVEOPS-END-%s\\n"; sleep 5; exit 0' % n
+    finish = b'rm -rf "$d"; printf "\\nPVEOPS-END-%s\\n"; %s' % (n, _LINGER)
     lines = [
         b"umask 077",
-        b'd=$(mktemp -d "${TMPDIR:-/tmp}/pveops.XXXXXXXXXX") || { printf "\\nPVEOPS-FAIL-%s mktemp\\n"; sleep 5; exit 1; }' % n,
+        b"c=0",
+        b'd=$(mktemp -d "${TMPDIR:-/tmp}/pveops.XXXXXXXXXX") || { printf "\\nPVEOPS-FAIL-%s mktemp\\n"; %s; }' % (n, _LINGER),
         b"trap 'rm -rf \"$d\"' EXIT",
-        b"trap 'exit 129' HUP",
-        b"trap 'exit 143' TERM",
+        _STOP_TRAP,
         b'head -c %d | base64 -d > "$d/i"' % stdin_b64_length,
     ]
     for index, guard in enumerate(guards):
         test = b"-eq" if guard.skip_on_success else b"-ne"
         lines += [
-            b"%s%s < /dev/null > /dev/null 2>&1; g=$?" % (env, sh_join(guard.argv)),
+            b"%s %s < /dev/null > /dev/null 2>&1 & c=$!; wait $c; g=$?" % (_ENV, sh_join(guard.argv)),
             b'if [ "$g" %s 0 ]; then printf "\\nPVEOPS-SKIP-%s %d\\n"; %s; fi' % (test, n, index, finish),
         ]
     if dry_run:
         lines += [b'printf "\\nPVEOPS-WOULDRUN-%s\\n"' % n, finish]
     lines += [
-        b'%s%s%s < "$d/i" > "$d/o" 2> "$d/e"' % (limit, env, sh_join(command)),
-        b"r=$?",
+        b'%s%s %s < "$d/i" > "$d/o" 2> "$d/e" & c=$!' % (limit, _ENV, sh_join(command)),
+        b"wait $c; r=$?",
         b'printf "\\nPVEOPS-RESULT-%s %%s %%s %%s\\n" "$r" "$(wc -c < "$d/o")" "$(wc -c < "$d/e")"' % n,
         b'base64 < "$d/o"',
         b'printf "\\nPVEOPS-SEP-%s\\n"' % n,
@@ -185,14 +196,20 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_b64_length: int, 
 
 
 def stream_script(nonce: str, command: t.Sequence[str]) -> bytes:
-    """The script that runs ``command`` with its output (both streams) on the terminal, line by line."""
+    """The script that runs ``command`` with its output (both streams) on the terminal, line by line.
+
+    The output goes through ``cat`` so that ``pct exec`` sees a pipe, not a terminal (no
+    extra pty in the container, §5); the end marker with the exit code travels the same pipe.
+    """
     n = nonce.encode()
     return b"\n".join([
-        b"trap 'exit 129' HUP",
+        b"c=0",
+        _STOP_TRAP,
         b'printf "PVEOPS-BEGIN-%s\\n"' % n,
-        b'env -i PATH="$PATH" HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= PAGER=cat %s < /dev/null 2>&1 | cat' % sh_join(command),
-        b'printf "\\nPVEOPS-END-%s %%s\\n" "$?"' % n,
-        b"sleep 5",
+        b'( %s SYSTEMD_PAGER= PAGER=cat %s < /dev/null 2>&1; printf "\\nPVEOPS-END-%s %%s\\n" "$?" ) | cat & c=$!' % (
+            _ENV, sh_join(command), n),
+        b"wait $c",
+        _LINGER,
         b"",
     ])
 
@@ -383,12 +400,50 @@ def run_capture(client: ApiClient, node: str, command: t.Sequence[str], stdin: b
         return result
 
 
+class _Lines:
+    """Stream-mode lines in order, holding blank lines back until it is clear that they are output.
+
+    The script prints a newline before its end marker (so that the marker starts a line);
+    when the output ended with its own newline that makes one blank line that is not output.
+    """
+
+    def __init__(self, on_line: t.Callable[[str], None] | None) -> None:
+        self.lines: list[str] = []
+        self._blank = 0
+        self._on_line = on_line
+
+    def add(self, text: str) -> None:
+        """One more complete line."""
+        if text == "":
+            self._blank += 1
+            return
+        self._flush()
+        self._emit(text)
+
+    def finish(self, before_marker: bool) -> list[str]:
+        """All lines; ``before_marker`` drops the blank line the end marker brought."""
+        if before_marker and self._blank:
+            self._blank -= 1
+        self._flush()
+        return self.lines
+
+    def _flush(self) -> None:
+        while self._blank:
+            self._blank -= 1
+            self._emit("")
+
+    def _emit(self, text: str) -> None:
+        self.lines.append(text)
+        if self._on_line is not None:
+            self._on_line(text)
+
+
 def run_stream(client: ApiClient, node: str, command: t.Sequence[str], duration: float,
                on_line: t.Callable[[str], None] | None = None, deadline: Deadline | None = None) -> tuple[list[str], int | None]:
     """Run ``command`` for at most ``duration`` seconds; return its lines and its exit code (None if still running)."""
     if deadline is None:
         deadline = Deadline(duration + TRANSFER_MARGIN)
-    lines: list[str] = []
+    lines = _Lines(on_line)
     with NodeShell(client, node, deadline) as shell:
         shell.start(stream_script(shell.nonce, command))
         begin = b"PVEOPS-BEGIN-" + shell.nonce.encode()
@@ -398,9 +453,8 @@ def run_stream(client: ApiClient, node: str, command: t.Sequence[str], duration:
         while True:
             if position < 0:
                 found = shell.buffer.find(begin)
-                if found >= 0:
-                    after = shell.buffer.line_after(found)
-                    position = after[1] if after else -1
+                after = shell.buffer.line_after(found) if found >= 0 else None
+                position = after[1] if after else -1
             while position >= 0:
                 after = shell.buffer.line_after(position)
                 if after is None:
@@ -408,11 +462,8 @@ def run_stream(client: ApiClient, node: str, command: t.Sequence[str], duration:
                 raw, position = after
                 if raw.startswith(end_marker):
                     fields = raw.split()
-                    return lines, int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
-                text = clean_line(raw)
-                lines.append(text)
-                if on_line is not None:
-                    on_line(text)
+                    return lines.finish(before_marker=True), int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+                lines.add(clean_line(raw))
             if window.expired():
                 break
             try:
@@ -421,8 +472,8 @@ def run_stream(client: ApiClient, node: str, command: t.Sequence[str], duration:
                 break
             if not alive:
                 raise PveConnectionError(f"the terminal connection to node {node} was lost after {shell.session.age():.1f} s")
-        if position >= 0 and position < len(shell.buffer.data):
+        if 0 <= position < len(shell.buffer.data):
             rest = clean_line(bytes(shell.buffer.data[position:]))
             if rest.strip():
-                lines.append(rest)
-    return lines, None
+                lines.add(rest)
+    return lines.finish(before_marker=False), None

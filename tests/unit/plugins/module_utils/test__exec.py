@@ -1,0 +1,269 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The exec protocol against a real bash on a real pty (no simulator, no network).
+
+``LocalTerminal`` stands in for the websocket session: it decodes our ``0:LEN:DATA`` frames
+the way termproxy does and types the data into an interactive bash, so the bootstrap line,
+the readiness nonce, the raw tty, the base64 framing and the parser all run for real.
+Commands run directly on this machine (there is no ``pct`` here).
+"""
+from __future__ import annotations
+
+import base64
+import os
+import pty
+import select
+import signal
+import typing as t
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.pveops.proxmox.plugins.module_utils import _exec
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError, PveTimeout
+from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
+    OutputBuffer,
+    clean_line,
+    container_argv,
+    parse_capture,
+    run_capture,
+    run_stream,
+    sh_quote,
+    validate_word,
+)
+from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
+from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import frame_input
+
+
+def decode_frames(stream: bytes) -> bytes:
+    """termproxy's reading of complete ``0:LEN:DATA`` messages (pve-protocol.md §4.4 step 5)."""
+    data = bytearray()
+    position = 0
+    while position < len(stream):
+        assert stream[position:position + 2] == b"0:"
+        end = stream.index(b":", position + 2)
+        length = int(stream[position + 2:end])
+        data += stream[end + 1:end + 1 + length]
+        position = end + 1 + length
+    return bytes(data)
+
+
+class LocalTerminal:
+    """A TerminalSession look-alike over a local pty running an interactive bash."""
+
+    def __init__(self, _client: t.Any, _node: str, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.user = "root@pam"
+        self.pid = 0
+        self.fd = -1
+
+    def open(self) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # pragma: no cover - child
+            os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], {"PATH": os.environ["PATH"], "PS1": "root@local:~# ",
+                                                                           "TERM": "xterm-256color", "HOME": "/tmp"})
+        os.write(self.fd, b"")
+
+    def send(self, data: bytes) -> None:
+        for frame in frame_input(data):
+            payload = decode_frames(frame)
+            view = memoryview(payload)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+
+    def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
+        while True:
+            if deadline.expired():
+                raise PveTimeout(f"no {what} within {deadline.seconds:g} s")
+            ready, _, _ = select.select([self.fd], [], [], min(0.2, deadline.remaining()))
+            if ready:
+                try:
+                    return os.read(self.fd, 65536)
+                except OSError:
+                    return None
+
+    def age(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        if self.pid:
+            os.close(self.fd)  # a hang-up, as when termproxy's pty closes: the foreground group gets SIGHUP
+            try:
+                os.kill(self.pid, signal.SIGHUP)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+@pytest.fixture(autouse=True)
+def local_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_exec, "TerminalSession", LocalTerminal)
+
+
+def run(argv: list[str], stdin: bytes = b"", timeout: int | None = 30) -> _exec.ExecResult:
+    return run_capture(t.cast(t.Any, None), "local", argv, stdin=stdin, timeout=timeout, deadline=Deadline(60))
+
+
+ALL_BYTES = bytes(range(256))
+
+
+def test_all_byte_values_round_trip_through_stdin_and_stdout() -> None:
+    result = run(["cat"], stdin=ALL_BYTES * 3)
+    assert result.rc == 0
+    assert result.stdout == ALL_BYTES * 3
+    assert result.stderr == b""
+
+
+def test_stderr_is_separate_and_exact() -> None:
+    result = run(["sh", "-c", "printf 'out\\r\\n'; printf 'err\\000\\n' >&2; printf more"])
+    assert (result.stdout, result.stderr) == (b"out\r\nmore", b"err\x00\n")
+
+
+@pytest.mark.parametrize("code", [0, 1, 2, 127, 255])
+def test_exit_codes(code: int) -> None:
+    assert run(["sh", "-c", f"exit {code}"]).rc == code
+
+
+def test_missing_program_is_127() -> None:
+    assert run(["/nonexistent/program"]).rc == 127
+
+
+def test_signal_death() -> None:
+    result = run(["sh", "-c", "kill -9 $$"])
+    assert result.rc == 128 + 9
+
+
+def test_ten_megabytes_of_output() -> None:
+    result = run(["head", "-c", str(10 * 1024 * 1024), "/dev/zero"])
+    assert result.rc == 0 and len(result.stdout) == 10 * 1024 * 1024 and set(result.stdout) == {0}
+
+
+def test_unicode_arguments_and_output() -> None:
+    text = "héllo wörld ✓ 日本語 🚀"
+    result = run(["printf", "%s", text])
+    assert result.stdout.decode() == text
+
+
+def test_output_containing_the_markers() -> None:
+    evil = "PVEOPS-READY-x\nPVEOPS-RESULT-x 0 0 0\nPVEOPS-SEP-x\nPVEOPS-END-x\n"
+    result = run(["printf", "%s", evil])
+    assert result.stdout.decode() == evil
+
+
+def test_argv_longer_than_4_kib() -> None:
+    long = "x" * 6000 + "'\"$`\\;|&<>\n!*"
+    result = run(["printf", "%s", long])
+    assert result.stdout.decode() == long
+
+
+def test_shell_metacharacters_are_never_interpreted(tmp_path: t.Any) -> None:
+    target = tmp_path / "pwned"
+    for attempt in [f"; touch {target}", f"$(touch {target})", f"`touch {target}`", f"'; touch {target}; '", f"\ntouch {target}\n"]:
+        assert run(["echo", attempt]).stdout.decode() == attempt + "\n"
+    assert not target.exists()
+
+
+def test_timeout_kills_the_command() -> None:
+    result = run(["sleep", "30"], timeout=1)
+    assert result.timed_out and result.rc in (124, 137)
+
+
+def test_guards_skip_and_dry_run() -> None:
+    exists = _exec.Guard(("test", "-e", "/"), skip_on_success=True)
+    missing = _exec.Guard(("test", "-e", "/nonexistent"), skip_on_success=False)
+    assert run_capture(t.cast(t.Any, None), "local", ["false"], guards=[exists], deadline=Deadline(30)).skipped_by == 0
+    assert run_capture(t.cast(t.Any, None), "local", ["false"], guards=[missing], deadline=Deadline(30)).skipped_by == 0
+    dry = run_capture(t.cast(t.Any, None), "local", ["false"], dry_run=True, deadline=Deadline(30))
+    assert not dry.ran and dry.skipped_by is None
+
+
+def test_temp_files_are_removed(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    run(["true"])
+    run(["sh", "-c", "exit 3"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stream_mode_lines_as_they_come() -> None:
+    seen: list[str] = []
+    lines, rc = run_stream(t.cast(t.Any, None), "local", ["sh", "-c", "printf 'a\\r\\n\\033[31mb\\033[0m\\n'; sleep 0.2; echo c"], 10,
+                           on_line=seen.append, deadline=Deadline(30))
+    assert lines == ["a", "b", "c"] == seen
+    assert rc == 0
+
+
+def test_stream_mode_ends_after_its_time() -> None:
+    lines, rc = run_stream(t.cast(t.Any, None), "local", ["sh", "-c", "echo start; sleep 20"], 1, deadline=Deadline(30))
+    assert lines == ["start"] and rc is None
+
+
+# ------------------------------------------------------------------------ pure parts
+
+@settings(max_examples=200, deadline=None)
+@given(stdout=st.binary(max_size=3000), stderr=st.binary(max_size=500), rc=st.integers(0, 255), cuts=st.lists(st.integers(1, 200), max_size=40))
+def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int]) -> None:
+    nonce = "n0nce"
+    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d\n" % (rc, len(stdout), len(stderr)) + base64.encodebytes(stdout)
+              + b"\nPVEOPS-SEP-n0nce\n" + base64.encodebytes(stderr) + b"\nPVEOPS-END-n0nce\n")
+    buffer = OutputBuffer()
+    position = 0
+    result = None
+    for cut in cuts + [len(stream)]:
+        buffer.feed(stream[position:position + cut])
+        position += cut
+        result = parse_capture(buffer, nonce)
+        if position < len(stream):
+            assert result is None or position >= len(stream) - len(b"\n")
+    buffer.feed(stream[position:])
+    result = parse_capture(buffer, nonce)
+    assert result is not None and (result.stdout, result.stderr, result.rc) == (stdout, stderr, rc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=9000), limit=st.integers(16, 4096))
+def test_frames_stay_whole_and_small(data: bytes, limit: int) -> None:
+    frames = frame_input(data, limit)
+    assert all(len(frame) <= limit for frame in frames)
+    assert decode_frames(b"".join(frames)) == data
+
+
+def test_damaged_output_is_an_error() -> None:
+    buffer = OutputBuffer()
+    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    with pytest.raises(PveError, match="stdout arrived incomplete"):
+        parse_capture(buffer, "n")
+
+
+@given(st.text())
+def test_single_quoting_round_trips_through_sh(text: str) -> None:
+    quoted = sh_quote(text)
+    assert quoted.startswith(b"'") and quoted.endswith(b"'")
+    assert b"'" not in quoted[1:-1].replace(b"'\\''", b"")
+
+
+@pytest.mark.parametrize("bad", ["a;b", "a|b", "$(x)", "${x}", "`x`", "a'b", 'a"b', "a<b", "a>b", "a&b", "a\\b", "a!b", "a\nb", "a\x07b", "-rf", ""])
+def test_validate_word_refuses(bad: str) -> None:
+    with pytest.raises(ConfigError, match="services"):
+        validate_word(bad, "services")
+
+
+def test_validate_word_accepts_plain_names() -> None:
+    assert validate_word("pveproxy.service", "services") == "pveproxy.service"
+    assert validate_word("/var/log/syslog", "files") == "/var/log/syslog"
+
+
+def test_container_argv_passes_values_as_arguments() -> None:
+    argv = container_argv(101, ["ls", "-l"], chdir="/srv/my app", environment={"A": "1; rm -rf /"})
+    assert argv[:4] == ["pct", "exec", "101", "--"]
+    assert "/srv/my app" in argv and "A=1; rm -rf /" in argv and argv[-2:] == ["ls", "-l"]
+    with pytest.raises(ConfigError, match="environment variable name"):
+        container_argv(101, ["true"], environment={"BAD-NAME": "x"})
+
+
+def test_clean_line() -> None:
+    assert clean_line(b"\x1b[?2004h\x1b[31mred\x1b[0m\r") == "red"
+    assert clean_line(b"\x1b]0;title\x07text") == "text"
