@@ -17,10 +17,10 @@ description:
   - Address lookups run concurrently (O(concurrency)), spread over the nodes. With the inventory cache enabled, an address is reused
     while its guest keeps the same status and has not restarted, so a refresh where nothing changed costs two requests per cluster.
   - Guests sharing a name get unique, stable host names (C(<name>-<vmid>)); they are never merged.
-  - A node that is offline or fails does not stop the inventory: its guests appear with what the cluster knows, and a warning says why.
+  - A node that is offline or fails does not stop the inventory. Its guests appear with what the cluster knows, and a warning says why.
   - The inventory file must be named C(pve.yml), C(pve.yaml) or end in C(.pve.yml) / C(.pve.yaml).
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api.plugins
   - constructed
@@ -289,4 +289,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
-

@@ -15,7 +15,7 @@ description:
   - Host names compare by their short name. More than one match (for example the same node name in two clusters) is an error listing them;
     no match is an error unless O(default) is set.
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api.plugins
 options:

@@ -16,7 +16,7 @@ description:
   - Loopback and unspecified addresses never match. More than one match is an error listing them; no match is an error unless O(default) is set.
   - The cluster is read once per run and connection (within a minute), however many times the lookup is called.
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api.plugins
 options:

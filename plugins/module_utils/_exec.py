@@ -396,7 +396,7 @@ def run_capture(client: ApiClient, node: str, command: t.Sequence[str], stdin: b
                 raise PveConnectionError(f"the terminal connection to node {node} was lost after {shell.session.age():.1f} s; "
                                          "exit status unknown")
         result.elapsed = time.monotonic() - shell.ready_at
-        result.timed_out = bool(timeout) and result.rc in (124, 137) and result.elapsed >= timeout
+        result.timed_out = timeout is not None and result.rc in (124, 137) and result.elapsed >= timeout
         return result
 
 

@@ -29,7 +29,7 @@ API_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "api_port": {"type": "int", "fallback": (env_fallback, ["PVE_PORT", "PROXMOX_PORT"])},
     "api_user": {"type": "str", "fallback": (env_fallback, ["PVE_USER", "PROXMOX_USER"])},
     "api_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PVE_PASSWORD", "PROXMOX_PASSWORD"])},
-    "api_realm": {"type": "str", "fallback": (env_fallback, ["PVE_REALM"])},
+    "api_realm": {"type": "str", "default": "pam", "fallback": (env_fallback, ["PVE_REALM"])},
     "api_token_id": {"type": "str", "no_log": False, "fallback": (env_fallback, ["PVE_TOKEN_ID", "PROXMOX_TOKEN_ID"])},
     "api_token_secret": {"type": "str", "no_log": True, "fallback": (env_fallback, ["PVE_TOKEN_SECRET", "PROXMOX_TOKEN_SECRET"])},
     "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["PVE_VALIDATE_CERTS", "PROXMOX_VALIDATE_CERTS"])},
@@ -37,6 +37,7 @@ API_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "tls_fingerprint": {"type": "str", "fallback": (env_fallback, ["PVE_TLS_FINGERPRINT"])},
     "api_timeout": {"type": "int", "default": DEFAULT_TIMEOUT, "fallback": (env_fallback, ["PVE_TIMEOUT"])},
 }
+
 
 def pve_argument_spec(**module_options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
     """The connection options plus the module's own."""

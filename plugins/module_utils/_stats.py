@@ -72,20 +72,21 @@ def container_sample(entry: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The numbers and the seed's line for one container resource entry."""
     cpu = float(entry.get("cpu") or 0.0) * 100
     used, limit = _int(entry, "mem"), _int(entry, "maxmem")
-    sample = {
+    net_in, net_out = _int(entry, "netin"), _int(entry, "netout")
+    block_read, block_write = _int(entry, "diskread"), _int(entry, "diskwrite")
+    sample: dict[str, t.Any] = {
         "status": str(entry.get("status") or "unknown"),
         "cpu_percent": round(cpu, 1),
         "mem_used": used,
         "mem_limit": limit,
         "mem_percent": percent_of(used, limit),
-        "net_in": _int(entry, "netin"),
-        "net_out": _int(entry, "netout"),
-        "block_read": _int(entry, "diskread"),
-        "block_write": _int(entry, "diskwrite"),
+        "net_in": net_in,
+        "net_out": net_out,
+        "block_read": block_read,
+        "block_write": block_write,
     }
     sample["line"] = (f"{sample['status']}|{cpu:.1f}%|{format_iec(used)}/{format_iec(limit)}|{format_percent(used, limit)}|"
-                      f"{format_iec(sample['net_in'])}/{format_iec(sample['net_out'])}|"
-                      f"{format_iec(sample['block_read'])}/{format_iec(sample['block_write'])}")
+                      f"{format_iec(net_in)}/{format_iec(net_out)}|{format_iec(block_read)}/{format_iec(block_write)}")
     return sample
 
 

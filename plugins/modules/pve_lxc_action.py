@@ -18,7 +18,7 @@ description:
   - HA-managed containers change state after their task ends; the module waits for the status, bounded by O(timeout).
   - Can also persist the container's shutdown timeout (C(down=) of its C(startup) property) while keeping C(order=) and C(up=).
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes
@@ -142,7 +142,8 @@ upid:
   type: str
   sample: "UPID:pve1:0003A2F1:0C4B1D2E:6716A1B2:vzstart:101:root@pam:"
 exitstatus:
-  description: How the task ended (V(OK), V(WARNINGS: n) or the error text); V(null) when no task ran or, for V(resume), while it still runs.
+  description: >-
+    How the task ended (V(OK), V(WARNINGS: n) or the error text); V(null) when no task ran or, for V(resume), while it still runs.
   returned: always
   type: str
   sample: OK

@@ -11,14 +11,14 @@ short_description: Run a command inside a Proxmox VE container through the API, 
 version_added: 0.1.0
 description:
   - Runs a command inside an LXC container through the Proxmox VE API alone, like M(ansible.builtin.command) or M(ansible.builtin.shell)
-    would on the container itself: no SSH to the node or the container, no agent, no Python in the container.
+    would on the container itself. No SSH to the node or the container, no agent, no Python in the container.
   - Proxmox VE has no exec API for containers; the module opens the node's terminal over the API (C(termproxy) and its websocket) and runs
     C(pct exec) there. Input and arguments travel base64-encoded, outputs come back byte-exact and separate, with the real exit code.
   - Needs a V(root@pam) password login (O(api_user=root@pam) and O(api_password)). Proxmox VE gives API tokens and other users a C(login:)
     prompt instead of a root shell on the node terminal; the module then fails with a message that says so.
   - Fails when the return code is not 0, like M(ansible.builtin.command).
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes
@@ -45,8 +45,9 @@ options:
     type: str
   cmd:
     description:
-      - The command as one string, split into arguments like M(ansible.builtin.command) does (shell-like quoting is not available:
-        the characters C(& | $ ; ' " ` < > \\ !), control characters and a leading C(-) are refused here).
+      - >-
+        The command as one string, split into arguments like M(ansible.builtin.command) does. Shell-like quoting is not available:
+        the characters C(& | $ ; ' " ` < > \ !), control characters and a leading C(-) are refused here.
       - Use O(argv) for arbitrary arguments and O(shell) for pipes and redirections.
       - Exactly one of O(cmd), O(argv) and O(shell) is required.
     type: str
@@ -161,13 +162,13 @@ stderr:
   type: str
   sample: ""
 stdout_lines:
-  description: O(stdout) split into lines.
+  description: RV(stdout) split into lines.
   returned: always
   type: list
   elements: str
   sample: [hello]
 stderr_lines:
-  description: O(stderr) split into lines.
+  description: RV(stderr) split into lines.
   returned: always
   type: list
   elements: str

@@ -17,7 +17,7 @@ description:
     a stopped container's addresses come from its configuration, so a stopped DHCP container has none.
     Loopback, link-local and addresses of container-internal bridges (docker, veth, CNI) are left out; public and CGNAT addresses are kept.
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes

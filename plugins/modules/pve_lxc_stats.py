@@ -10,14 +10,14 @@ module: pve_lxc_stats
 short_description: docker-stats-like CPU, memory, network and disk numbers of Proxmox VE containers and nodes
 version_added: 0.1.0
 description:
-  - Reads container statistics the way C(docker stats) shows them, from the cluster's resource list: one request per sample serves
+  - Reads container statistics the way C(docker stats) shows them, from the cluster's resource list. One request per sample serves
     every container, whatever their number. Works with a read-only API token (C(VM.Audit)).
   - With O(samples) of 2 or more it also returns rates between the first and the last sample (average CPU, network and disk bytes
     per second), which is what C(docker stats) users read.
   - Optionally reads node statistics (kernel, PVE version, CPU, memory, root file system, uptime, load) from C(/nodes/{node}/status).
   - Proxmox VE refreshes the counters of the resource list about every 10 seconds; for meaningful rates let the samples span at least that long.
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes
@@ -44,7 +44,7 @@ options:
     default: true
   node_stats:
     description:
-      - Report node statistics too: of O(node), or of every online node when O(node) is not given.
+      - Report node statistics too, of O(node), or of every online node when O(node) is not given.
     type: bool
     default: false
   samples:

@@ -19,7 +19,7 @@ description:
   - With O(vmid) or O(name), reads the container's journal, or C(/var/log/messages) for containers without systemd (needs V(root@pam)).
   - O(follow) keeps reading for that many seconds and returns everything seen.
 author:
-  - pveops contributors
+  - pveops contributors (@pveops)
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes
@@ -52,12 +52,12 @@ options:
     type: str
   cursor:
     description:
-      - Continue after this journal cursor: pass the RV(cursor) of an earlier run to get only what is new since then.
+      - Continue after this journal cursor. Pass the RV(cursor) of an earlier run to get only what is new since then.
       - Node journal only.
     type: str
   services:
     description:
-      - Only these systemd units (C(journalctl -u)). Names containing C(& | $ ; ' " ` < > \\ !), control characters or starting with C(-) are refused.
+      - Only these systemd units (C(journalctl -u)). Names containing C(& | $ ; ' " ` < > \ !), control characters or starting with C(-) are refused.
     type: list
     elements: str
   files:
@@ -79,7 +79,7 @@ EXAMPLES = r"""
     lines: 100
   register: journal
 
-- name: Later: only what is new since then
+- name: Later, only what is new since then
   pveops.proxmox.pve_node_logs:
     node: pve1
     cursor: "{{ journal.cursor }}"

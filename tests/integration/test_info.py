@@ -101,7 +101,7 @@ def test_validate_certs_false_warns(ansible: Ansible) -> None:
 
 def test_community_proxmox_environment_names(ansible: Ansible) -> None:
     env: dict[str, str | None] = {"PVE_URL": None, "PROXMOX_HOST": ansible.sim.url,
-           "PROXMOX_USER": ansible.sim.user, "PROXMOX_PASSWORD": ansible.sim.password}
+                                  "PROXMOX_USER": ansible.sim.user, "PROXMOX_PASSWORD": ansible.sim.password}
     run = ansible.module("pve_lxc_info", "vmid=104", auth="none", env=env)
     assert run.rc == 0, run.output
     assert run.result["containers"][0]["ips"] == EXPECTED_IPS[104]

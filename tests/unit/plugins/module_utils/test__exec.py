@@ -62,9 +62,8 @@ class LocalTerminal:
     def open(self) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # pragma: no cover - child
-            os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], {"PATH": os.environ["PATH"], "PS1": "root@local:~# ",
-                                                                           "TERM": "xterm-256color", "HOME": "/tmp"})
-        os.write(self.fd, b"")
+            environment = {"PATH": os.environ["PATH"], "PS1": "root@local:~# ", "TERM": "xterm-256color", "HOME": "/tmp"}
+            os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], environment)
 
     def send(self, data: bytes) -> None:
         for frame in frame_input(data):
@@ -78,7 +77,7 @@ class LocalTerminal:
         while True:
             if deadline.expired():
                 raise PveTimeout(f"no {what} within {deadline.seconds:g} s")
-            ready, _, _ = select.select([self.fd], [], [], min(0.2, deadline.remaining()))
+            ready = select.select([self.fd], [], [], min(0.2, deadline.remaining()))[0]
             if ready:
                 try:
                     return os.read(self.fd, 65536)
