@@ -1,0 +1,158 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The inventory plugin: golden JSON of `ansible-inventory --list`, cache and refresh costs, constructed features.
+
+Set PVEOPS_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change (and review the diff).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import typing as t
+
+import pytest
+
+from conftest import HERE, Ansible
+from pvesim.harness import SimProcess
+
+GOLDEN = HERE / "golden"
+VOLATILE = {"pve_uptime"}  # grows with the simulator's clock
+
+
+def normalize(data: t.Any, key: str = "") -> t.Any:
+    """Unwrap ansible-core 2.19's untrusted-value markers, drop volatile values, sort group members."""
+    if isinstance(data, dict):
+        if set(data) == {"__ansible_unsafe"}:
+            return data["__ansible_unsafe"]
+        return {name: normalize(value, name) for name, value in sorted(data.items()) if name not in VOLATILE}
+    if isinstance(data, list):
+        items = [normalize(item) for item in data]
+        return sorted(items) if key in ("hosts", "children") else items
+    return data
+
+
+def inventory_file(directory: pathlib.Path, name: str, content: str) -> pathlib.Path:
+    path = directory / name
+    path.write_text("---\nplugin: pveops.proxmox.pve\n" + content)
+    return path
+
+
+def list_inventory(ansible: Ansible, path: pathlib.Path, *args: str, auth: str = "token") -> tuple[dict[str, t.Any], str]:
+    run = ansible.run(["ansible-inventory", "-i", str(path), "--list", *args], auth=auth)
+    assert run.rc == 0, run.output
+    return normalize(json.loads(run.stdout)), run.stderr
+
+
+def check_golden(name: str, data: dict[str, t.Any]) -> None:
+    path = GOLDEN / name
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("PVEOPS_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing; run with PVEOPS_UPDATE_GOLDEN=1 to create it"
+    assert json.loads(text) == json.loads(path.read_text()), f"inventory differs from {path}"
+
+
+def test_default_scenario_golden(ansible: Ansible) -> None:
+    data, _stderr = list_inventory(ansible, inventory_file(ansible.workdir, "pve.yml", ""))
+    check_golden("default.json", data)
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["web"]["ansible_host"] == "192.168.10.100"  # no compose needed
+    assert hostvars["v6only"]["ansible_host"] == "2001:db8::108"
+    assert "ansible_host" not in hostvars["worker"]  # stopped DHCP: no address
+    assert {"app-109", "app-110"} <= set(hostvars)  # never merged
+    assert "debian-12-tmpl" not in hostvars  # templates only on request
+    assert hostvars["pve2"]["ansible_host"] == "10.0.0.12"
+
+
+class TestEdgeScenario:
+    """Duplicates, DHCP, IPv6-only, public/CGNAT, an offline node, odd tags."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def edge(cls, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Ansible]:
+        with SimProcess("--scenario", "inventory-edge") as sim:
+            yield Ansible(sim, tmp_path_factory.mktemp("edge"))
+
+    def test_golden_and_warning(self, edge: Ansible) -> None:
+        data, stderr = list_inventory(edge, inventory_file(edge.workdir, "edge.pve.yml", "want_templates: true\n"))
+        check_golden("edge.json", data)
+        hostvars = data["_meta"]["hostvars"]
+        assert {"web-200", "web-201", "alpha", "alpha-202"} <= set(hostvars)
+        assert hostvars["alpha"]["pve_type"] == "node"
+        assert hostvars["edge-gw"]["pve_ips"] == ["198.51.100.205", "100.64.5.205", "100.100.5.205"]
+        assert hostvars["edge-gw"]["ansible_host"] == "198.51.100.205"
+        # The listing has no name for a guest of an offline node: it still appears, under its id.
+        assert hostvars["ct206"]["pve_status"] == "unknown" and "ansible_host" not in hostvars["ct206"]
+        assert "pve_tag_Needs_Review" in data and "pve_tag_team_ops" in data
+        assert "node gamma of cluster edge is offline" in " ".join(stderr.split())
+
+    def test_preferred_networks_filters_and_hostname(self, edge: Ansible) -> None:
+        content = ("preferred_networks: [100.64.0.0/10]\nfilters:\n  - pve_status == 'running'\nhostname: \"pve_name ~ '.edge'\"\n"
+                   "want_nodes: false\n")
+        data, _stderr = list_inventory(edge, inventory_file(edge.workdir, "filtered.pve.yml", content))
+        hostvars = data["_meta"]["hostvars"]
+        assert set(hostvars) == {"web.edge-200", "web.edge-201", "v6.example.com.edge", "edge-gw.edge"}
+        assert hostvars["edge-gw.edge"]["ansible_host"] == "100.64.5.205"
+
+    def test_constructed_features(self, edge: Ansible) -> None:
+        content = ("compose:\n  ansible_user: \"'root'\"\n  memory_mib: pve_maxmem // 1048576\n"
+                   "groups:\n  big: pve_maxmem | default(0) > 100000000\n"
+                   "keyed_groups:\n  - key: pve_node\n    prefix: runs_on\n")
+        data, _stderr = list_inventory(edge, inventory_file(edge.workdir, "constructed.pve.yml", content))
+        assert data["_meta"]["hostvars"]["web-200"]["ansible_user"] == "root"
+        assert "runs_on_beta" in data and "web-201" in data["runs_on_beta"]["hosts"]
+        assert "web-200" in data["big"]["hosts"]
+
+    def test_bad_option_values_are_clear(self, edge: Ansible) -> None:
+        path = inventory_file(edge.workdir, "bad.pve.yml", "preferred_networks: [10.0.0/33]\n")
+        run = edge.run(["ansible-inventory", "-i", str(path), "--list"], auth="token")
+        assert "preferred_networks: '10.0.0/33' is not a network" in run.output
+
+
+def test_cache_and_status_aware_refresh(ansible: Ansible) -> None:
+    cache_dir = ansible.workdir / "inventory-cache"
+    path = inventory_file(ansible.workdir, "cached.pve.yml",
+                          f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {cache_dir}\ncache_timeout: 3600\n")
+    ansible.sim.mark()
+    cold, _ = list_inventory(ansible, path)
+    cold_requests = len(ansible.sim.requests())
+    assert cold_requests == 2 + 14  # two listings, one address lookup per container
+
+    ansible.sim.mark()
+    warm, _ = list_inventory(ansible, path)
+    assert ansible.sim.requests() == [] and warm == cold
+
+    ansible.sim.mark()
+    refreshed, _ = list_inventory(ansible, path, "--flush-cache")
+    assert sorted(entry["path"] for entry in ansible.sim.requests()) == ["/api2/json/cluster/resources", "/api2/json/cluster/status"]
+    assert refreshed == cold
+
+    # A container that changes status is looked up again; the others are not.
+    ansible.sim.control("POST", "guests/102", {"status": "running"})
+    ansible.sim.mark()
+    changed, _ = list_inventory(ansible, path, "--flush-cache")
+    lookups = [entry["path"] for entry in ansible.sim.requests() if "/lxc/" in entry["path"]]
+    assert lookups == ["/api2/json/nodes/pve1/lxc/102/interfaces"]
+    assert "cache" in changed["pve_running"]["hosts"]
+
+
+def test_list_hosts_and_group_patterns(ansible: Ansible) -> None:
+    path = inventory_file(ansible.workdir, "hosts.pve.yml", "")
+    run = ansible.run(["ansible", "-i", str(path), "pve_running:&pve_tag_prod", "--list-hosts"], auth="token")
+    assert run.rc == 0, run.output
+    assert sorted(line.strip() for line in run.stdout.splitlines()[1:]) == ["db", "web"]
+
+
+def test_lookups_in_a_playbook(ansible: Ansible) -> None:
+    run = ansible.playbook("lookups.yml", auth="token")
+    assert run.rc == 0, run.output
+    assert run.task("Guest behind an address")["result"]["msg"]["vmid"] == 101
+    assert run.task("Guest behind a FQDN")["result"]["msg"]["vmid"] == 100
+    assert run.task("Node behind an address")["result"]["msg"] == "pve2"
+    assert run.task("Loopback never matches")["result"]["msg"] == "none"
+    ambiguous = run.task("Ambiguous name")["result"]
+    assert ambiguous["status"] if "status" in ambiguous else True
+    assert "matches more than one guest: lxc 109 (app) on pve2; lxc 110 (app) on pve3" in json.dumps(run.task("Ambiguous name"))
