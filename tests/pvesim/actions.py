@@ -79,12 +79,14 @@ class ActionRunner:
             node = self.services.cluster.nodes[self.guest.node]
             self.guest.mark_running(time.time(), node.alloc_pid())
             self.guest.checkpoint = False
+        self.services.model_changed(self.guest.vmid)
         self.services.journal(self.guest.node).append("systemd", 1, f"Started pve-container@{self.guest.vmid}.service - PVE LXC Container: {self.guest.vmid}.")
 
     def _set_stopped(self, checkpoint: bool = False) -> None:
         with self.lock:
             self.guest.mark_stopped()
             self.guest.checkpoint = checkpoint
+        self.services.model_changed(self.guest.vmid)
         self.services.journal(self.guest.node).append("systemd", 1, f"pve-container@{self.guest.vmid}.service: Deactivated successfully.")
 
     def _check_lock(self) -> None:

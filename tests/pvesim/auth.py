@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from pvesim.errors import ApiError, auth_failure
 from pvesim.privileges import ALL_PRIVS, READ_ONLY, capabilities
-from pvesim.tickets import TicketSigner
+from pvesim.tickets import VNC_LIFETIME, TicketSigner
 
 COOKIE_NAME = "PVEAuthCookie"
 TOKEN_NAME = "PVEAPIToken"
@@ -101,7 +101,7 @@ class AuthService:
         self.tokens = {t.tokenid: t for t in tokens}
 
     @classmethod
-    def create(cls, ticket_lifetime: int) -> AuthService:
+    def create(cls, ticket_lifetime: int, vnc_ticket_lifetime: int = VNC_LIFETIME) -> AuthService:
         """root@pam, ops@pve (admin, not root), audit@pve and two tokens, all with per-run random secrets."""
         accounts = [
             Account("root@pam", secrets.token_urlsafe(18), ALL_PRIVS),
@@ -112,7 +112,7 @@ class AuthService:
             ApiToken("root@pam!ansible", new_token_secret(), ALL_PRIVS),
             ApiToken("audit@pve!readonly", new_token_secret(), READ_ONLY),
         ]
-        return cls(TicketSigner(secrets.token_bytes(32), ticket_lifetime), accounts, tokens)
+        return cls(TicketSigner(secrets.token_bytes(32), ticket_lifetime, vnc_lifetime=vnc_ticket_lifetime), accounts, tokens)
 
     def authenticate(self, method: str, rel_path: str, header: Callable[[str], str | None]) -> AuthResult:
         """Run the auth handler for one request (`header` looks up request headers); raises the 1.6 401s."""

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth-delay", action="store_true", help="delay every 401 to >= 3 s like the real server")
     serve.add_argument("--state-dir", help="keep certificates etc. here (default: a temp dir removed on exit)")
     serve.add_argument("--stop-on-stdin-eof", action="store_true", help="also stop when stdin reaches EOF (parent died)")
+    serve.add_argument("--drop-last-bytes", action="store_true", help="lose a terminal's last output when its shell exits (4.4 step 8)")
+    # Hidden switches for the simulator's own tests.
+    serve.add_argument("--vnc-ticket-lifetime", type=int, default=40, help=argparse.SUPPRESS)
+    serve.add_argument("--termproxy-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
+    serve.add_argument("--bwrap", default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -46,7 +51,8 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         containers_per_node=args.containers_per_node, seed=args.seed, latency_ms=args.latency_ms,
         protected_concurrency=args.protected_concurrency, task_seconds=args.task_seconds,
         request_log=args.request_log, ticket_lifetime=args.ticket_lifetime, auth_delay=args.auth_delay,
-        state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof,
+        state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof, drop_last_bytes=args.drop_last_bytes,
+        vnc_ticket_lifetime=args.vnc_ticket_lifetime, termproxy_timeout=args.termproxy_timeout, bwrap=args.bwrap,
     )
 
 

@@ -19,7 +19,7 @@ GUEST_FIELDS = ("status", "lock", "ha", "ignores_shutdown", "task_warnings", "ch
 
 
 class ControlApi:
-    """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}."""
+    """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}, GET|DELETE /_sim/shell-input."""
 
     def __init__(self, services: Services, token: str) -> None:
         self.services = services
@@ -42,6 +42,9 @@ class ControlApi:
     def _route(self, method: str, path: str, body: dict[str, Any]) -> Any:
         if method == "GET" and path == "/_sim/state":
             return self.state()
+        if path == "/_sim/shell-input" and method in ("GET", "DELETE"):
+            inputs = self.services.require_machine().terminals.inputs
+            return inputs.sessions() if method == "GET" else {"cleared": inputs.clear()}
         match = re.fullmatch(r"/_sim/guests/(\d+)", path)
         if method == "POST" and match:
             return self.patch_guest(int(match.group(1)), body)
@@ -70,6 +73,11 @@ class ControlApi:
 
     def patch_guest(self, vmid: int, body: dict[str, Any]) -> dict[str, Any]:
         """Change guest fields directly (no task, no checks): status, lock, ha, flags, ..."""
+        result = self._patch_guest(vmid, body)
+        self.services.model_changed(vmid)
+        return result
+
+    def _patch_guest(self, vmid: int, body: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(body) - set(GUEST_FIELDS))
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -113,13 +121,14 @@ class ControlApi:
             return {"name": node.name, "online": node.online}
 
     def add_journal(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123}."""
+        """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123, "unit": "app.service"} (unit defaults by identifier)."""
         if node not in self.services.journals:
             raise LookupError(f"no node {node}")
         lines = body.get("lines") or [body.get("message", "")]
         pid = body.get("pid")
+        unit = str(body["unit"]) if body.get("unit") else None
         for line in lines:
-            self.services.journal(node).append(str(body.get("identifier", "pvesim")), int(pid) if pid is not None else None, str(line))
+            self.services.journal(node).append(str(body.get("identifier", "pvesim")), int(pid) if pid is not None else None, str(line), unit=unit)
         return {"added": len(lines)}
 
 

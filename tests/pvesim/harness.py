@@ -156,6 +156,15 @@ class SimProcess:
         return str(self.info["ca_path"])
 
     @property
+    def state_dir(self) -> Path:
+        """The simulator's state dir (node shells, tools and container filesystems live here, see README.md)."""
+        return Path(str(self.info["state_dir"]))
+
+    def node_tool(self, node: str, name: str) -> Path:
+        """An installed node tool, e.g. `node_tool("pve1", "pct")`, runnable straight from a test."""
+        return self.state_dir / "nodes" / node / "bin" / name
+
+    @property
     def fingerprint(self) -> str:
         """SHA-256 fingerprint of the server certificate (upper hex, colons)."""
         return str(self.info["fingerprint"])
@@ -177,6 +186,10 @@ class SimProcess:
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a /_sim control endpoint (`path` like `/_sim/state` or `state`) and return its JSON."""
+        result: dict[str, Any] = self._control(method, path, body)
+        return result
+
+    def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         if not path.startswith("/"):
             path = "/_sim/" + path
         data = None if body is None else json.dumps(body).encode()
@@ -188,10 +201,16 @@ class SimProcess:
         opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
         try:
             with opener.open(request, timeout=30) as response:
-                result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
-                return result
+                return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             raise SimError(f"control {method} {path}: {exc.code} {exc.read().decode('utf-8', 'replace')}") from exc
+
+    def shell_input(self, clear: bool = False) -> list[dict[str, Any]]:
+        """`GET /_sim/shell-input`: every terminal session's pty input (then forget it with clear=True)."""
+        sessions: list[dict[str, Any]] = self._control("GET", "shell-input")
+        if clear:
+            self._control("DELETE", "shell-input")
+        return sessions
 
     def stderr_text(self) -> str:
         """What the simulator wrote to stderr (diagnostics, tracebacks)."""

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, Callable
 
 TICK_SECONDS = 5.0
 """A new background line appears every TICK_SECONDS (generated lazily when the journal is read)."""
@@ -38,6 +39,25 @@ _BOOT = (
 )
 
 
+# The systemd unit each daemon's lines belong to (journalctl -u / the `service` filter of /syslog, 3.11).
+UNITS = {
+    "pveproxy": "pveproxy.service", "pvedaemon": "pvedaemon.service", "pmxcfs": "pve-cluster.service",
+    "pvestatd": "pvestatd.service", "CRON": "cron.service", "chronyd": "chrony.service", "smartd": "smartmontools.service",
+    "pvescheduler": "pvescheduler.service", "sshd": "ssh.service", "postfix": "postfix@-.service",
+}
+_UNIT_IN_MESSAGE = re.compile(r"^(?:(?:Started|Starting|Stopped|Stopping|Finished) )?([\w@.:-]+\.(?:service|timer|scope|target|mount|socket))\b")
+
+
+def default_unit(ident: str, message: str) -> str | None:
+    """systemd's own lines belong to the unit they talk about; the kernel has none; others their daemon's unit."""
+    if ident == "kernel":
+        return None
+    if ident == "systemd":
+        match = _UNIT_IN_MESSAGE.match(message)
+        return match.group(1) if match else "init.scope"
+    return UNITS.get(ident, f"{ident}.service")
+
+
 @dataclass(frozen=True)
 class Entry:
     """One journal entry; `seq` is the journal sequence number encoded in its cursor."""
@@ -47,6 +67,7 @@ class Entry:
     ident: str
     pid: int | None
     message: str
+    unit: str | None = None
 
 
 class NodeJournal:
@@ -60,6 +81,7 @@ class NodeJournal:
         seed = hashlib.sha256(node.encode()).hexdigest()
         self._seqnum_id, self._boot_id = seed[:32], seed[32:64]
         self._boot_time = boot_time
+        self._sinks: list[Callable[[Entry], None]] = []
         for index, (ident, pid, msg) in enumerate(_BOOT):
             self._add(boot_time + index, ident, pid, msg)
         # An hour of history, one line every 30 s, then live lines every TICK_SECONDS.
@@ -67,13 +89,32 @@ class NodeJournal:
             self._add_background(now - 3600 + index * 30)
         self._next_tick = now + TICK_SECONDS
 
-    def _add(self, ts: float, ident: str, pid: int | None, message: str) -> Entry:
+    def _add(self, ts: float, ident: str, pid: int | None, message: str, unit: str | None = None) -> Entry:
         self._seq += 1
-        entry = Entry(self._seq, ts, ident, pid, message)
+        entry = Entry(self._seq, ts, ident, pid, message, unit or default_unit(ident, message))
         self._entries.append(entry)
         if len(self._entries) > MAX_ENTRIES:
             del self._entries[: len(self._entries) - MAX_ENTRIES]
+        for sink in self._sinks:
+            sink(entry)
         return entry
+
+    def subscribe(self, sink: Callable[[Entry], None]) -> None:
+        """Call `sink` for every entry so far and every later one, in order (the node's journal file, nodeshell)."""
+        with self._lock:
+            for entry in self._entries:
+                sink(entry)
+            self._sinks.append(sink)
+
+    def tick(self, now: float | None = None) -> None:
+        """Materialise the background lines that are due (the simulator's ticker keeps subscribers current)."""
+        with self._lock:
+            self._catch_up(time.time() if now is None else now)
+
+    def record(self, entry: Entry) -> dict[str, Any]:
+        """An entry as the JSON object of the journal files read by the simulated `journalctl`."""
+        return {"seq": entry.seq, "cursor": self.cursor(entry), "ts": entry.ts, "unit": entry.unit,
+                "ident": entry.ident, "pid": entry.pid, "message": entry.message}
 
     def _add_background(self, ts: float) -> None:
         ident, pid, msg = _BACKGROUND[self._seq % len(_BACKGROUND)]
@@ -87,12 +128,12 @@ class NodeJournal:
             self._add_background(self._next_tick)
             self._next_tick += TICK_SECONDS
 
-    def append(self, ident: str, pid: int | None, message: str, ts: float | None = None) -> None:
+    def append(self, ident: str, pid: int | None, message: str, ts: float | None = None, unit: str | None = None) -> None:
         """Add a line now (task start/end, container start/stop, /_sim/journal)."""
         with self._lock:
             now = time.time() if ts is None else ts
             self._catch_up(now)
-            self._add(now, ident, pid, message)
+            self._add(now, ident, pid, message, unit)
 
     def cursor(self, entry: Entry) -> str:
         """A journald-style cursor; stable for the life of the simulator (3.10)."""
@@ -139,3 +180,15 @@ class NodeJournal:
             given = startcursor or endcursor
             return [given, given] if given else []
         return [self.cursor(selected[0])] + [self.line(e) for e in selected] + [self.cursor(selected[-1])]
+
+    def syslog(self, since: float | None = None, until: float | None = None, service: str | None = None) -> list[str]:
+        """`journalctl -o short --no-pager [--unit S] [--since] [--until]` as /syslog runs it, oldest first (3.11)."""
+        wanted = None
+        if service:
+            wanted = {service, f"{service}.service"}
+        with self._lock:
+            self._catch_up(time.time())
+            return [
+                self.line(e) for e in self._entries
+                if (since is None or e.ts >= since) and (until is None or e.ts <= until) and (wanted is None or e.unit in wanted)
+            ]

@@ -25,6 +25,14 @@ class SimOptions:
     auth_delay: bool = False
     state_dir: str | None = None
     stop_on_stdin_eof: bool = False
+    drop_last_bytes: bool = False
+    """Lose the output read in termproxy's last loop iteration when the shell exits (4.4 step 8)."""
+    vnc_ticket_lifetime: int = 40
+    """Hidden switch for tests: VNC ticket validity (4.1)."""
+    termproxy_timeout: float = 10.0
+    """Hidden switch for tests: termproxy's wait for the websocket and for the auth line (4.4 steps 1-2)."""
+    bwrap: str | None = None
+    """Hidden switch for tests: the bubblewrap binary for `pct exec` (None = search PATH; "" = none)."""
 
     @property
     def generated(self) -> bool:

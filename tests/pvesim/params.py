@@ -36,6 +36,8 @@ class ParamSpec:
     requires: str | None = None
     count: int = 0
     """For `name[n]` parameters: how many indexes exist (net0..net31 -> 32)."""
+    pattern: str | None = None
+    """apidata.json `pattern` (a Perl regex that is also valid Python)."""
 
     @property
     def prefix(self) -> str:
@@ -110,6 +112,8 @@ def _check_value(spec: ParamSpec, raw: Any) -> tuple[str | None, Any]:
             return f"value must have a maximum value of {_fmt_limit(spec.maximum)}", None
         if spec.minimum is not None and value < spec.minimum:
             return f"value must have a minimum value of {_fmt_limit(spec.minimum)}", None
+    if spec.pattern is not None and spec.type == "string" and not re.search(spec.pattern, text):
+        return "value does not match the regex pattern", None
     if spec.enum is not None and text not in spec.enum:
         return f"value '{text}' does not have a value in the enumeration '{', '.join(spec.enum)}'", None
     if spec.fmt is not None and spec.type == "string":

@@ -19,6 +19,7 @@ from pvesim.app import ApiApp
 from pvesim.auth import AuthService
 from pvesim.control import ControlApi
 from pvesim.httpmsg import HttpRequest, HttpResponse
+from pvesim.machine import Machine
 from pvesim.options import SimOptions
 from pvesim.reqlog import RequestLog
 from pvesim.server import ApiServer
@@ -50,10 +51,13 @@ class Simulator:
         cluster = scenario.build_cluster(document, time.time())
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tls = tls.generate(self.state_dir, options.host)
-        services = Services(options, cluster, AuthService.create(options.ticket_lifetime), self.stop_event, self.tls.fingerprint)
+        auth = AuthService.create(options.ticket_lifetime, options.vnc_ticket_lifetime)
+        services = Services(options, cluster, auth, self.stop_event, self.tls.fingerprint)
         if options.request_log:
             services.reqlog = RequestLog(options.request_log)
         self.services = services
+        services.machine = Machine(self.state_dir, options, cluster, services.journals, services.tasks, auth.signer, self.stop_event)
+        services.machine.start()
         app = ApiApp(services, build_routes())
         control = ControlApi(services, self.control_token)
 
@@ -107,6 +111,8 @@ class Simulator:
         if self._thread is not None:
             self._thread.join(5.0)
         if self.services is not None:
+            if self.services.machine is not None:
+                self.services.machine.stop()
             self.services.tasks.join(5.0)
             if self.services.reqlog is not None:
                 self.services.reqlog.close()

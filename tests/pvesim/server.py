@@ -167,6 +167,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         keep = not self.close_connection and resp.status < 400 and not resp.stream and resp.takeover is None
         date = self.date_time_string()
         headers = [("Server", SERVER_NAME), ("Date", date), ("Expires", date), ("Cache-Control", "max-age=0"), ("Pragma", "no-cache")]
+        if resp.takeover is not None:
+            # pveproxy's 101 carries only the websocket headers (AnyEvent.pm `websocket_proxy`, 4.3).
+            headers = []
         headers += resp.headers
         if resp.content_type:
             headers.append(("Content-Type", resp.content_type))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pvesim.auth import AuthService
 from pvesim.journal import NodeJournal
@@ -15,6 +16,9 @@ from pvesim.model import Cluster
 from pvesim.options import SimOptions
 from pvesim.reqlog import RequestLog
 from pvesim.tasks import Task, TaskManager
+
+if TYPE_CHECKING:
+    from pvesim.machine import Machine
 
 
 @dataclass
@@ -30,12 +34,25 @@ class Services:
     journals: dict[str, NodeJournal] = field(init=False)
     limiter: ProtectedLimiter = field(init=False)
     reqlog: RequestLog | None = None
+    machine: Machine | None = None
+    """The terminal side (runtime.Simulator sets it once the state dir exists)."""
 
     def __post_init__(self) -> None:
         now = time.time()
         self.journals = {n.name: NodeJournal(n.name, n.boot_time, now) for n in self.cluster.nodes.values()}
         self.tasks = TaskManager(self.stop_event, self._task_event)
         self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
+
+    def model_changed(self, vmid: int | None = None) -> None:
+        """Call after changing a guest's state or config, so the files pct reads follow at once."""
+        if self.machine is not None:
+            self.machine.model_changed(vmid)
+
+    def require_machine(self) -> Machine:
+        """The terminal side; only missing in a Services built without a Simulator."""
+        if self.machine is None:
+            raise RuntimeError("the terminal side is not running")
+        return self.machine
 
     def journal(self, node: str) -> NodeJournal:
         """The journal of a node."""

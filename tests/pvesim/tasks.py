@@ -159,6 +159,12 @@ class TaskManager:
         with self.lock:
             return sorted(self._tasks.values(), key=lambda t: (t.starttime, t.pid), reverse=True)
 
+    def append_log(self, task: Task, line: str) -> None:
+        """Add a line to a running task's log from outside its body (a terminal session's output to stderr)."""
+        with self.lock:
+            if task.status == "running":
+                task.lines.append(line)
+
     def log_lines(self, task: Task) -> list[str]:
         """A copy of the log (thread-safe)."""
         with self.lock:

@@ -14,17 +14,22 @@ from urllib.parse import quote, unquote
 
 GRACE_PERIOD = 300
 """Tickets up to 5 minutes "from the future" are accepted (auth_graceperiod, 1.4)."""
+VNC_LIFETIME = 40
+"""VNC tickets are valid for 40 s (age window -20 ... 40 s, AccessControl.pm, 4.1)."""
+VNC_GRACE = 20
 
 _TICKET = re.compile(r"PVE:([^:]+):([0-9A-F]{8})::([A-Za-z0-9+/=]+)")
+_VNC = re.compile(r"PVEVNC:([0-9A-F]{8})::([A-Za-z0-9+/=]+)")
 _CSRF = re.compile(r"([0-9A-F]{8}):([A-Za-z0-9+/]{43})")
 
 
 class TicketSigner:
     """Signs with a per-run secret; the signature is 256 bytes like an RSA-2048 one, so it has `+`, `/`, `=`."""
 
-    def __init__(self, secret: bytes, lifetime: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, secret: bytes, lifetime: int, clock: Callable[[], float] = time.time, vnc_lifetime: int = VNC_LIFETIME) -> None:
         self._secret = secret
         self.lifetime = lifetime
+        self.vnc_lifetime = vnc_lifetime
         self._clock = clock
 
     def _signature(self, data: str) -> str:
@@ -70,3 +75,22 @@ class TicketSigner:
         if not hmac.compare_digest(self._csrf_sig(match.group(1), userid), match.group(2)):
             return False
         return self._age_ok(match.group(1))
+
+    def vnc_ticket(self, authid: str, path: str, port: int) -> str:
+        """`PVEVNC:<HEX8>::<sig>`: authid, path and port live only in the signed data (1.1, 4.1)."""
+        stamp = f"{int(self._clock()):08X}"
+        return f"PVEVNC:{stamp}::{self._signature(self._vnc_data(stamp, authid, path, port))}"
+
+    @staticmethod
+    def _vnc_data(stamp: str, authid: str, path: str, port: int) -> str:
+        return f"PVEVNC:{stamp}\0{authid}\0{path}\0{port}"
+
+    def verify_vnc_ticket(self, ticket: str, authid: str, path: str, port: int) -> bool:
+        """True for a ticket issued to exactly this authid, path and port, at most `vnc_lifetime` s old (4.3)."""
+        match = _VNC.fullmatch(ticket)
+        if not match:
+            return False
+        if not hmac.compare_digest(self._signature(self._vnc_data(match.group(1), authid, path, port)), match.group(2)):
+            return False
+        age = self._clock() - int(match.group(1), 16)
+        return -VNC_GRACE < age < self.vnc_lifetime

@@ -9,6 +9,8 @@ from pvesim.router import RouteTable
 
 def build_routes() -> RouteTable:
     """Every route the simulator serves (the contract test walks this table)."""
-    from pvesim.api import access, cluster, lxc, lxc_status, nodes, pools, qemu, tasks
+    from pvesim.api import access, cluster, lxc, lxc_status, nodes, pools, qemu, tasks, terminal
 
-    return RouteTable(access.ROUTES + cluster.ROUTES + nodes.ROUTES + lxc.ROUTES + lxc_status.ROUTES + tasks.ROUTES + pools.ROUTES + qemu.ROUTES)
+    return RouteTable(
+        access.ROUTES + cluster.ROUTES + nodes.ROUTES + lxc.ROUTES + lxc_status.ROUTES + tasks.ROUTES + pools.ROUTES + qemu.ROUTES + terminal.ROUTES
+    )

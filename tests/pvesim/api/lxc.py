@@ -53,6 +53,7 @@ def put_config(ctx: CallContext, params: dict[str, Any]) -> Any:
     with cluster.lock:
         guest = lxc_guest(ctx, params["vmid"])
         lxcconfig.update(guest, params)
+    ctx.services.model_changed(guest.vmid)
     return None
 
 

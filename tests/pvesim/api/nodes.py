@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from typing import Any
 
 from pvesim.api.common import NODE, node_usage, now
 from pvesim.app import CallContext
+from pvesim.errors import die
 from pvesim.httpmsg import HttpResponse
 from pvesim.model import KERNEL_RELEASE, KERNEL_VERSION, REPOID
 from pvesim.params import integer, string
@@ -75,6 +77,39 @@ def journal(ctx: CallContext, params: dict[str, Any]) -> Any:
     return HttpResponse(200, "OK", gzip.compress(raw), "application/json", always_gzip=True, stream=True)
 
 
+SYSLOG_TIME = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$"
+# Nodes.pm maps these service names to their real units before calling journalctl (3.11).
+SERVICE_ALIASES = {"sshd": "ssh", "postfix": "postfix@-"}
+
+
+def _local_time(text: str) -> float:
+    """`YYYY-MM-DD[ HH:MM[:SS]]` in the node's local time, as journalctl --since/--until read it."""
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return time.mktime(time.strptime(text, fmt))
+        except ValueError:
+            continue
+    raise die(f"Failed to parse timestamp: {text}")
+
+
+def syslog(ctx: CallContext, params: dict[str, Any]) -> Any:
+    """`dump_journal`: lines from the oldest, `n` counts from 1 over all matches, `limit` 0 means 50 (3.11)."""
+    service = params.get("service")
+    lines = ctx.services.journal(ctx.node).syslog(
+        since=_local_time(params["since"]) if params.get("since") else None,
+        until=_local_time(params["until"]) if params.get("until") else None,
+        service=SERVICE_ALIASES.get(service, service) if service else None,
+    )
+    start = params.get("start") or 0
+    limit = params.get("limit") or 50
+    if not lines:
+        # "ExtJS store.guaranteeRange() does not like empty array" - so there is always one line.
+        ctx.total = 1
+        return [{"n": 1, "t": "no content"}]
+    ctx.total = len(lines)
+    return [{"n": index + 1, "t": lines[index]} for index in range(start, min(start + limit, len(lines)))]
+
+
 ROUTES = (
     Route("GET", "/nodes", index),
     Route("GET", "/nodes/{node}/status", status, params=(NODE,), perm=Perm("/nodes/{node}", ("Sys.Audit",)), proxyto="node"),
@@ -87,6 +122,18 @@ ROUTES = (
             integer("since", minimum=0),
             string("startcursor"),
             integer("until", minimum=0),
+        ),
+        perm=Perm("/nodes/{node}", ("Sys.Syslog",)), protected=True, proxyto="node",
+    ),
+    Route(
+        "GET", "/nodes/{node}/syslog", syslog,
+        params=(
+            integer("limit", minimum=0),
+            NODE,
+            string("service", max_length=128),
+            string("since", pattern=SYSLOG_TIME),
+            integer("start", minimum=0),
+            string("until", pattern=SYSLOG_TIME),
         ),
         perm=Perm("/nodes/{node}", ("Sys.Syslog",)), protected=True, proxyto="node",
     ),
