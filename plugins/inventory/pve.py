@@ -58,7 +58,7 @@ options:
   concurrency:
     description: How many address lookups run at the same time, over all nodes.
     type: int
-    default: 10
+    default: 16
   address_max_age:
     description: Seconds an address found earlier (kept in the inventory cache) is reused while its guest's status is unchanged.
     type: int

@@ -35,7 +35,7 @@ options:
   concurrency:
     description: How many address lookups run at the same time.
     type: int
-    default: 10
+    default: 16
 """
 
 EXAMPLES = r"""

@@ -105,7 +105,7 @@ def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency
     return records, failures
 
 
-def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: bool = True, concurrency: int = 10,
+def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: bool = True, concurrency: int = 16,
              previous: Records | None = None, max_age: float = 300.0) -> Snapshot:
     """Nodes and guests of every endpoint, JSON-serialisable for the inventory cache."""
     result: Snapshot = {"clusters": [], "records": {}, "warnings": [], "taken": time.time()}

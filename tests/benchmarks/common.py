@@ -1,0 +1,127 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared pieces of the benchmarks: result rows, the table, the peer's virtualenv, child resource use.
+
+Benchmarks print numbers; they never assert on time (machines are noisy). Each row names the
+peer measured in the same run and the ratio peer / ours (above 1 means we are faster or use less).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing as t
+
+TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TESTS_DIR), str(TESTS_DIR / "tools")]
+
+PEER_VENV = TESTS_DIR / "output" / "peer-venv"
+# The peer: Ansible's community package (community.proxmox 1.4.0 inside) and what its plugins need.
+PEER_REQUIREMENTS = ["ansible==12.3.0", "proxmoxer==2.3.0", "requests", "paramiko==4.0.0"]
+
+
+@dataclasses.dataclass
+class Row:
+    """One measured quantity, ours next to the peer's."""
+
+    benchmark: str
+    metric: str
+    ours: float | None
+    peer: float | None
+    peer_name: str
+    unit: str
+    target: str = ""
+    lower_is_better: bool = True
+
+    @property
+    def ratio(self) -> str:
+        """How many times better we are (peer/ours for lower-is-better quantities)."""
+        if self.ours in (None, 0) or self.peer in (None, 0):
+            return "-"
+        value = self.peer / self.ours if self.lower_is_better else self.ours / self.peer  # type: ignore[operator]
+        return f"{value:.1f}x"
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A number for the table."""
+    if value is None:
+        return "n/a"
+    if unit in ("requests", "hosts", "count"):
+        return f"{value:.0f}"
+    if unit == "MB/s":
+        return f"{value:.1f}"
+    if unit == "MiB":
+        return f"{value:.0f}"
+    return f"{value:.3f}"
+
+
+def print_table(rows: t.Sequence[Row]) -> None:
+    """One aligned table for every benchmark."""
+    header = ("benchmark", "metric", "ours", "peer", "peer measured", "ratio", "unit", "target")
+    body = [(row.benchmark, row.metric, fmt(row.ours, row.unit), fmt(row.peer, row.unit), row.peer_name, row.ratio, row.unit, row.target)
+            for row in rows]
+    widths = [max(len(str(line[index])) for line in [header] + body) for index in range(len(header))]
+    for index, line in enumerate([header] + body):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def median(values: t.Sequence[float]) -> float:
+    """The median (benchmarks report medians, not means, against noise)."""
+    return float(statistics.median(values))
+
+
+def ensure_peer_venv() -> pathlib.Path | None:
+    """The virtualenv with the peer installed (created on first use); None when it cannot be made."""
+    python = PEER_VENV / "bin" / "python"
+    stamp = PEER_VENV / ".installed"
+    if stamp.exists():
+        return python
+    print(f"benchmarks: installing the peer ({', '.join(PEER_REQUIREMENTS)}) into {PEER_VENV} ...", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PEER_REQUIREMENTS],
+                       check=True, timeout=1800)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"benchmarks: the peer could not be installed ({exc}); its columns stay empty", file=sys.stderr)
+        return None
+    stamp.touch()
+    return python
+
+
+@dataclasses.dataclass
+class Measured:
+    """A finished child process: exit code, output, wall time and peak memory."""
+
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mib: float
+
+
+def measure(argv: t.Sequence[str], env: t.Mapping[str, str], cwd: pathlib.Path | None = None, timeout: float = 900) -> Measured:
+    """Run a command; wall time and the peak resident memory of that process (from wait4's rusage)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=err)  # pylint: disable=consider-using-with
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        try:
+            _pid, status, usage = os.wait4(process.pid, 0)  # reap it ourselves: Popen.wait would drop the rusage
+        finally:
+            killer.cancel()
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Measured(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds,
+                        usage.ru_maxrss / 1024)
