@@ -84,11 +84,12 @@ class Guard:
 
 # ---------------------------------------------------------------------------- validation and quoting
 
-def validate_word(value: str, option: str) -> str:
+def validate_word(value: str, option: str, allow_leading_dash: bool = False) -> str:
     """Reject values that would need a shell to mean what they say.
 
-    Used for values placed into fixed command lines (service names, file names, the ``cmd``
-    string form). The message names the option and the value.
+    Used for values placed into fixed command lines (service names, file names, the words of
+    the ``cmd`` string form, where options after the program are allowed to start with ``-``).
+    The message names the option and the value.
     """
     if value == "":
         raise ConfigError(f"{option} must not be empty")
@@ -97,7 +98,7 @@ def validate_word(value: str, option: str) -> str:
     bad = sorted({char for char in FORBIDDEN if char in value})
     if bad:
         raise ConfigError(f"{option} {value!r} contains {' '.join(bad)}, which is not allowed here")
-    if value.startswith("-"):
+    if value.startswith("-") and not allow_leading_dash:
         raise ConfigError(f"{option} {value!r} starts with '-', which the command would take for an option")
     return value
 

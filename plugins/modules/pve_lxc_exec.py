@@ -47,7 +47,7 @@ options:
     description:
       - >-
         The command as one string, split into arguments like M(ansible.builtin.command) does. Shell-like quoting is not available:
-        the characters C(& | $ ; ' " ` < > \ !), control characters and a leading C(-) are refused here.
+        the characters C(& | $ ; ' " ` < > \ !) and control characters are refused here, and the program must not start with C(-).
       - Use O(argv) for arbitrary arguments and O(shell) for pipes and redirections.
       - Exactly one of O(cmd), O(argv) and O(shell) is required.
     type: str
@@ -236,8 +236,8 @@ def command_argv(params: dict[str, t.Any]) -> list[str]:
             raise ConfigError(f"cmd {params['cmd']!r} cannot be split into arguments: {exc}") from None
         if not words:
             raise ConfigError("cmd is empty")
-        for word in words:
-            validate_word(word, "cmd")
+        for index, word in enumerate(words):
+            validate_word(word, "cmd", allow_leading_dash=index > 0)
         return words
     if params["argv"] is not None:
         if not params["argv"]:

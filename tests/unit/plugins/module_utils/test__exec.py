@@ -266,3 +266,9 @@ def test_container_argv_passes_values_as_arguments() -> None:
 def test_clean_line() -> None:
     assert clean_line(b"\x1b[?2004h\x1b[31mred\x1b[0m\r") == "red"
     assert clean_line(b"\x1b]0;title\x07text") == "text"
+
+
+def test_options_after_the_program_may_start_with_a_dash() -> None:
+    assert validate_word("-e", "cmd", allow_leading_dash=True) == "-e"
+    with pytest.raises(ConfigError, match="cmd '-e' starts with '-'"):
+        validate_word("-e", "cmd")
