@@ -1,0 +1,156 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""pve_lxc_stats and pve_node_logs against the simulator."""
+from __future__ import annotations
+
+import json
+import pathlib
+import threading
+import time
+
+from conftest import Ansible
+
+
+def args(**values: object) -> str:
+    """Ad-hoc module arguments as JSON."""
+    return json.dumps(values)
+
+
+def resource_requests(ansible: Ansible) -> int:
+    return sum(1 for entry in ansible.sim.requests() if entry["path"] == "/api2/json/cluster/resources")
+
+
+# ------------------------------------------------------------------------------------ stats
+
+def test_stats_of_one_several_and_all(ansible: Ansible) -> None:
+    one = ansible.module("pve_lxc_stats", args(vmid=[101]), auth="readonly")
+    assert one.rc == 0, one.output
+    (db,) = one.result["containers"]
+    assert db["vmid"] == 101 and db["name"] == "db" and db["status"] == "running"
+    assert db["mem_limit"] == 4 * 1024 ** 3 and 0 < db["mem_used"] < db["mem_limit"]
+    fields = db["line"].split("|")
+    assert len(fields) == 6 and fields[0] == "running" and fields[2].endswith("/4GiB")
+    several = ansible.module("pve_lxc_stats", args(vmid=[100, 102], name=["alpine"]))
+    assert [entry["vmid"] for entry in several.result["containers"]] == [100, 102, 107]
+    assert several.result["table"][0].startswith("CT ID")
+    everything = ansible.module("pve_lxc_stats", "")
+    assert len(everything.result["containers"]) == 14
+    stopped = next(entry for entry in everything.result["containers"] if entry["vmid"] == 103)
+    assert stopped["line"].startswith("stopped|0.0%|0B/1GiB|0.00%|0B/0B|0B/0B")
+
+
+def test_three_samples_one_listing_each_with_rates(ansible: Ansible) -> None:
+    ansible.sim.mark()
+    run = ansible.module("pve_lxc_stats", args(vmid=[100, 101], samples=3, interval=0.5))
+    assert run.rc == 0, run.output
+    assert resource_requests(ansible) == 3  # one request per sample serves every container
+    for entry in run.result["containers"]:
+        assert len(entry["samples"]) == 3
+        rates = entry["rates"]
+        assert rates["seconds"] >= 0.9
+        assert rates["net_in_per_second"] is not None and rates["net_in_per_second"] >= 0
+        assert rates["line"].startswith("running|")
+
+
+def test_node_stats(ansible: Ansible) -> None:
+    run = ansible.module("pve_lxc_stats", args(node="pve2", node_stats=True, container_stats=False), auth="readonly")
+    assert run.rc == 0, run.output
+    (node,) = run.result["nodes"]
+    assert node["node"] == "pve2" and node["kernel_version"] == "6.17.4-1-pve"
+    assert node["pve_version"].startswith("pve-manager/9.2.11/")
+    assert node["mem_total"] == "32GiB" and node["uptime"][-1] == "m" and node["raw"]["mem_total"] == 32 * 1024 ** 3
+    assert "containers" not in run.result
+
+
+def test_unknown_container_in_stats(ansible: Ansible) -> None:
+    run = ansible.module("pve_lxc_stats", args(vmid=[101, 4242]))
+    assert run.rc != 0 and run.result["msg"] == "no such container: vmid 4242"
+
+
+# ------------------------------------------------------------------------------------ logs
+
+def test_node_journal_with_a_token_and_its_cursor(ansible: Ansible) -> None:
+    first = ansible.module("pve_node_logs", args(node="pve1", lines=5), auth="readonly")
+    assert first.rc == 0, first.output
+    assert first.result["source"] == "journal-api" and len(first.result["lines"]) == 5
+    cursor = first.result["cursor"]
+    ansible.sim.control("POST", "journal/pve1", {"lines": ["marker one", "marker two"], "identifier": "pveops-test"})
+    second = ansible.module("pve_node_logs", args(node="pve1", cursor=cursor), auth="readonly")
+    new = second.result["lines"]
+    assert [line for line in new if "marker" in line][-2:] and "marker one" in new[-2] and "marker two" in new[-1]
+    assert not set(new) & set(first.result["lines"])  # no repeats
+    third = ansible.module("pve_node_logs", args(node="pve1", cursor=second.result["cursor"]), auth="readonly")
+    assert all("marker" not in line for line in third.result["lines"])
+
+
+def test_services_with_a_token_and_with_root(ansible: Ansible) -> None:
+    ansible.sim.control("POST", "journal/pve2", {"lines": ["proxy line"], "identifier": "pveproxy", "unit": "pveproxy.service"})
+    ansible.sim.control("POST", "journal/pve2", {"lines": ["daemon line"], "identifier": "pvedaemon", "unit": "pvedaemon.service"})
+    token = ansible.module("pve_node_logs", args(node="pve2", services=["pveproxy"], lines=20), auth="readonly")
+    assert token.rc == 0, token.output
+    assert token.result["source"] == "syslog-api" and "exact unit filter" in token.result["source_note"]
+    assert any("proxy line" in line for line in token.result["lines"])
+    assert not any("daemon line" in line for line in token.result["lines"])
+    root = ansible.module("pve_node_logs", args(node="pve2", services=["pveproxy"], lines=20))
+    assert root.result["source"] == "journalctl" and root.result["cursor"]
+    assert any("proxy line" in line for line in root.result["lines"])
+    assert not any("daemon line" in line for line in root.result["lines"])
+
+
+def test_file_tail_on_the_node_and_in_a_container(ansible: Ansible, tmp_path: pathlib.Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"node line {number}\n" for number in range(10)))
+    node = ansible.module("pve_node_logs", args(node="pve1", files=[str(log)], lines=3))
+    assert node.rc == 0, node.output
+    assert node.result["lines"] == ["node line 7", "node line 8", "node line 9"] and node.result["source"] == "tail"
+    assert ansible.module("pve_lxc_exec", args(vmid=101, shell="seq 1 20 > /var/log/app.log")).rc == 0
+    container = ansible.module("pve_node_logs", args(vmid=101, files=["/var/log/app.log"], lines=2))
+    assert container.result["lines"] == ["19", "20"] and container.result["vmid"] == 101
+
+
+def test_container_journal_and_messages_fallback(ansible: Ansible) -> None:
+    systemd = ansible.module("pve_node_logs", args(vmid=101, lines=5))
+    assert systemd.rc == 0, systemd.output
+    assert systemd.result["source"] == "journalctl" and len(systemd.result["lines"]) == 5
+    openrc = ansible.module("pve_node_logs", args(name="alpine", lines=5))
+    assert openrc.rc == 0, openrc.output
+    assert openrc.result["source"] == "/var/log/messages" and "no systemd journal" in openrc.result["source_note"]
+    assert len(openrc.result["lines"]) == 5
+
+
+def test_follow_returns_what_was_written_meanwhile(ansible: Ansible) -> None:
+    def write_later() -> None:
+        time.sleep(0.8)
+        ansible.sim.control("POST", "journal/pve3", {"lines": ["written during follow"], "identifier": "pveops-follow"})
+
+    writer = threading.Thread(target=write_later)
+    writer.start()
+    started = time.monotonic()
+    run = ansible.module("pve_node_logs", args(node="pve3", lines=1, follow=2), auth="readonly")
+    writer.join()
+    assert run.rc == 0, run.output
+    assert any("written during follow" in line for line in run.result["lines"])
+    assert time.monotonic() - started >= 2
+    container = ansible.module("pve_node_logs", args(vmid=101, lines=1, follow=2))
+    assert container.rc == 0, container.output
+    assert len(container.result["lines"]) >= 3  # the container's journal grows while it runs
+
+
+def test_invalid_names_fail_clearly(ansible: Ansible) -> None:
+    for values, message in [
+        ({"node": "pve1", "services": ["pveproxy; reboot"]}, "services 'pveproxy; reboot' contains ;, which is not allowed here"),
+        ({"node": "pve1", "services": ["-f"]}, "services '-f' starts with '-', which the command would take for an option"),
+        ({"node": "pve1", "files": ["relative/path"]}, "files 'relative/path' is not an absolute path"),
+        ({"node": "pve1", "files": ["/var/log/$(id)"]}, "files '/var/log/$(id)' contains $, which is not allowed here"),
+        ({"node": "pve1", "files": ["/var/log/a\nb"]}, "files '/var/log/a\\nb' contains a control character or newline, which is not allowed"),
+        ({"node": "pve1", "since": "yesterday"}, "since 'yesterday' is neither UNIX epoch seconds nor YYYY-MM-DD HH:MM:SS"),
+    ]:
+        run = ansible.module("pve_node_logs", args(**values))
+        assert run.rc != 0
+        assert run.result["msg"] == message
+
+
+def test_terminal_sources_need_root(ansible: Ansible) -> None:
+    run = ansible.module("pve_node_logs", args(vmid=101), auth="readonly")
+    assert run.rc != 0 and "this log source needs a root@pam password login" in run.result["msg"]
