@@ -111,10 +111,3 @@ def test_missing_credentials_name_the_options(ansible: Ansible) -> None:
     run = ansible.module("pve_lxc_info", "", auth="none")
     assert run.rc != 0
     assert "api_password" in run.result["msg"]
-
-
-def test_ansible_doc_renders(ansible: Ansible) -> None:
-    for plugin in ("pve_lxc_info",):
-        run = ansible.run(["ansible-doc", f"pveops.proxmox.{plugin}"])
-        assert run.rc == 0, run.output
-        assert "api_token_secret" in run.stdout

@@ -14,6 +14,7 @@ from typing import Any
 from pvesim.auth import Identity
 from pvesim.decode import check_body, extract_params
 from pvesim.errors import BODY_EMPTY, ApiError, die, http_error, param_error, permission_error
+from pvesim.faults import NOT_APPLIED
 from pvesim.httpmsg import HttpRequest, HttpResponse, error_response, json_response
 from pvesim.params import validate
 from pvesim.router import Route, RouteTable
@@ -57,9 +58,30 @@ class ApiApp:
         self.routes = routes
 
     def handle(self, req: HttpRequest) -> HttpResponse:
-        """Run the pipeline; never raises."""
+        """Run the pipeline (or an injected fault instead of / on top of it); never raises."""
         wall = time.time()
         state: dict[str, Any] = {"params": {}, "authid": None}
+        faults = self.services.faults
+        # A websocket upgrade is a terminal session: it can only get the terminal kinds (api/terminal.py).
+        kind = None if _is_upgrade(req) else faults.roll_request()
+        if kind in NOT_APPLIED:
+            resp = self._refuse(req, kind, state)
+        else:
+            resp = self._answer(req, state)
+            if kind is not None:
+                resp.fault = kind
+            if kind == "slow":
+                resp.not_before = max(resp.not_before, time.monotonic() + faults.slow_seconds)
+        if kind is not None:
+            faults.record(kind, req.method, req.path, state["authid"], ts=wall)
+        if self.services.reqlog is not None:
+            elapsed = (max(time.monotonic(), resp.not_before) - req.started) * 1000.0
+            # reset-before: the request never got a status (nothing ran, nothing was answered).
+            status = None if resp.fault == "reset-before" else resp.status
+            self.services.reqlog.write(wall, req.method, req.path, state["params"], status, state["authid"], elapsed, fault=resp.fault)
+        return resp
+
+    def _answer(self, req: HttpRequest, state: dict[str, Any]) -> HttpResponse:
         try:
             resp = self._pipeline(req, state)
         except ApiError as err:
@@ -69,10 +91,20 @@ class ApiApp:
         except Exception:  # a simulator bug: answer like a Perl die and keep serving
             traceback.print_exc(file=sys.stderr)
             resp = error_response(die("internal simulator error"))
-        if self.services.reqlog is not None:
-            elapsed = (max(time.monotonic(), resp.not_before) - req.started) * 1000.0
-            self.services.reqlog.write(wall, req.method, req.path, state["params"], resp.status, state["authid"], elapsed)
         return resp
+
+    def _refuse(self, req: HttpRequest, kind: str, state: dict[str, Any]) -> HttpResponse:
+        """`500`/`reset-before`: nothing runs. Who asked and with what is still found out for the log (no side effects)."""
+        match = _API_PATH.match(req.path)
+        try:
+            if match and req.method in KNOWN_METHODS:
+                auth = self.services.auth.authenticate(req.method, match.group(2) or "/", req.header)
+                state["authid"] = auth.identity.authid if auth.identity else None
+            state["params"] = extract_params(req)
+        except ApiError:
+            pass
+        # pveproxy could not reach pvedaemon: a bare 500 from pveproxy itself (empty body; >= 400 closes the connection).
+        return HttpResponse(500, "Internal Server Error", fault=kind)
 
     def _pipeline(self, req: HttpRequest, state: dict[str, Any]) -> HttpResponse:
         if req.method not in KNOWN_METHODS:
@@ -144,3 +176,8 @@ class ApiApp:
         delay = self.services.options.latency_ms / 1000.0
         if delay > 0:
             self.services.stop_event.wait(delay)
+
+
+def _is_upgrade(req: HttpRequest) -> bool:
+    """A websocket upgrade of a terminal (`.../vncwebsocket` with `Upgrade: websocket`, 4.3)."""
+    return req.path.endswith("/vncwebsocket") and "websocket" in (req.header("Upgrade") or "").lower()

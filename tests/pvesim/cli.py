@@ -11,7 +11,9 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any, Callable
 
+from pvesim.faults import ALL_KINDS, check_rate, check_slow_ms, parse_kinds
 from pvesim.options import SimOptions
 from pvesim.runtime import Simulator
 from pvesim.scenario import ScenarioError
@@ -37,11 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", help="keep certificates etc. here (default: a temp dir removed on exit)")
     serve.add_argument("--stop-on-stdin-eof", action="store_true", help="also stop when stdin reaches EOF (parent died)")
     serve.add_argument("--drop-last-bytes", action="store_true", help="lose a terminal's last output when its shell exits (4.4 step 8)")
+    serve.add_argument("--fault-rate", type=_arg(check_rate, float), default=0.0, help="probability (0..1) that an API request gets a fault")
+    serve.add_argument("--fault-kinds", type=_arg(parse_kinds, str), default=None,
+                       help="comma list of 500, reset-before, reset-after, slow, truncate, ws-drop, lost-bytes (default: all)")
+    serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault RNG (default: random)")
+    serve.add_argument("--slow-ms", type=_arg(check_slow_ms, float), default=2000.0, help="how long a `slow` fault delays the answer")
     # Hidden switches for the simulator's own tests.
     serve.add_argument("--vnc-ticket-lifetime", type=int, default=40, help=argparse.SUPPRESS)
     serve.add_argument("--termproxy-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     serve.add_argument("--bwrap", default=None, help=argparse.SUPPRESS)
     return parser
+
+
+def _arg(check: Callable[[Any], Any], convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse `type` that converts, then checks; a ValueError becomes argparse's usage error (exit 2)."""
+    def parse(text: str) -> Any:
+        try:
+            return check(convert(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return parse
 
 
 def options_from_args(args: argparse.Namespace) -> SimOptions:
@@ -52,6 +69,8 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         protected_concurrency=args.protected_concurrency, task_seconds=args.task_seconds,
         request_log=args.request_log, ticket_lifetime=args.ticket_lifetime, auth_delay=args.auth_delay,
         state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof, drop_last_bytes=args.drop_last_bytes,
+        fault_rate=args.fault_rate, fault_kinds=ALL_KINDS if args.fault_kinds is None else args.fault_kinds,
+        fault_seed=args.fault_seed, slow_ms=args.slow_ms,
         vnc_ticket_lifetime=args.vnc_ticket_lifetime, termproxy_timeout=args.termproxy_timeout, bwrap=args.bwrap,
     )
 

@@ -57,6 +57,8 @@ class HttpResponse:
     """time.monotonic() before which the response must not be sent (401 delay, 1.1)."""
     takeover: TakeOver | None = None
     """For a 101 upgrade: called with (socket, rfile, wfile) after the headers were sent."""
+    fault: str | None = None
+    """An injected fault (faults.py): the request log names it; the server acts on `reset-*` and `truncate`."""
 
 
 def json_response(payload: Any, status: int = 200, reason: str = "OK") -> HttpResponse:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pvesim.faults import ALL_KINDS
+
 
 @dataclass(frozen=True)
 class SimOptions:
@@ -27,6 +29,13 @@ class SimOptions:
     stop_on_stdin_eof: bool = False
     drop_last_bytes: bool = False
     """Lose the output read in termproxy's last loop iteration when the shell exits (4.4 step 8)."""
+    fault_rate: float = 0.0
+    """Probability that an API request (or a terminal session) gets a fault (faults.py)."""
+    fault_kinds: tuple[str, ...] = ALL_KINDS
+    fault_seed: int | None = None
+    """None: a random seed (reported by GET /_sim/faults)."""
+    slow_ms: float = 2000.0
+    """How long a `slow` fault holds the answer back."""
     vnc_ticket_lifetime: int = 40
     """Hidden switch for tests: VNC ticket validity (4.1)."""
     termproxy_timeout: float = 10.0

@@ -23,19 +23,23 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RequestLog:
-    """Appends lines to a file; thread-safe. Line keys: ts, method, path, params, status, authid, ms."""
+    """Appends lines to a file; thread-safe. Line keys: ts, method, path, params, status, authid, ms (+ fault)."""
 
     def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
         self._file: IO[str] | None = open(path, "a", encoding="utf-8")
         self.count = 0
 
-    def write(self, ts: float, method: str, path: str, params: Mapping[str, Any], status: int, authid: str | None, ms: float) -> None:
-        """Write one request; params are redacted here so no caller can forget it."""
-        line = json.dumps({
+    def write(self, ts: float, method: str, path: str, params: Mapping[str, Any], status: int | None, authid: str | None, ms: float,
+              fault: str | None = None) -> None:
+        """Write one request; params are redacted here so no caller can forget it. `fault` only when one was injected."""
+        entry: dict[str, Any] = {
             "ts": round(ts, 6), "method": method, "path": path, "params": redact(params),
             "status": status, "authid": authid, "ms": round(ms, 3),
-        }, separators=(",", ":"), default=str)
+        }
+        if fault is not None:
+            entry["fault"] = fault
+        line = json.dumps(entry, separators=(",", ":"), default=str)
         with self._lock:
             if self._file is None:
                 return

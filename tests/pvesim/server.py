@@ -7,12 +7,14 @@ from __future__ import annotations
 import gzip
 import socket
 import ssl
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
+from pvesim.faults import RESETS
 from pvesim.httpmsg import HttpRequest, HttpResponse
 
 SERVER_NAME = "pve-api-daemon/3.0"
@@ -158,6 +160,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         wait = resp.not_before - time.monotonic()
         if wait > 0:
             self.server.stop_event.wait(wait)
+        if resp.fault in RESETS:
+            # Injected: the connection dies without a byte of answer (the request may have run, faults.py).
+            self._lose_connection(reset=True)
+            return
         body = resp.body
         encoding = "gzip" if resp.always_gzip else None
         accepts = req is not None and "gzip" in (req.header("Accept-Encoding") or "")
@@ -182,6 +188,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         head = [f"{self.protocol_version} {resp.status} {_reason(resp.reason)}"] + [f"{name}: {value}" for name, value in headers]
         # Headers and body leave in one write (no extra round trip for small answers).
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace")
+        if resp.fault == "truncate":
+            # Injected: the headers (with the full Content-Length), half the body, then the connection is gone.
+            # Without a body there is nothing to cut, so the header block itself is cut.
+            payload = payload + body[:len(body) // 2] if body else payload[:len(payload) // 2]
+            self.wfile.write(payload)
+            self._lose_connection(reset=False)
+            return
         if body and self.command != "HEAD":
             payload += body
         self.wfile.write(payload)
@@ -191,6 +204,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         if resp.takeover is not None:
             # Extension point for the websocket/terminal part: the handler owns the socket from here on.
             resp.takeover(self.connection, self.rfile, self.wfile)
+
+
+    def _lose_connection(self, reset: bool) -> None:
+        """End the connection the way a crash or a network failure does: no TLS close_notify.
+
+        reset: an abortive close (SO_LINGER 0: the kernel sends a TCP RST when the socket is closed);
+        otherwise a plain TCP shutdown (FIN) after what was written, which therefore still arrives.
+        """
+        self.close_connection = True
+        try:
+            if reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _reason(text: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pvesim.auth import AuthService
+from pvesim.faults import FaultInjector
 from pvesim.journal import NodeJournal
 from pvesim.limiter import ProtectedLimiter
 from pvesim.model import Cluster
@@ -33,6 +34,7 @@ class Services:
     tasks: TaskManager = field(init=False)
     journals: dict[str, NodeJournal] = field(init=False)
     limiter: ProtectedLimiter = field(init=False)
+    faults: FaultInjector = field(init=False)
     reqlog: RequestLog | None = None
     machine: Machine | None = None
     """The terminal side (runtime.Simulator sets it once the state dir exists)."""
@@ -42,6 +44,8 @@ class Services:
         self.journals = {n.name: NodeJournal(n.name, n.boot_time, now) for n in self.cluster.nodes.values()}
         self.tasks = TaskManager(self.stop_event, self._task_event)
         self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
+        options = self.options
+        self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms)
 
     def model_changed(self, vmid: int | None = None) -> None:
         """Call after changing a guest's state or config, so the files pct reads follow at once."""

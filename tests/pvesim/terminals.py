@@ -26,6 +26,8 @@ from pvesim.tickets import TicketSigner
 FIRST_PORT = 5900
 LAST_PORT = 5999
 START_GRACE = 5.0
+DROP_WAIT = 3.0
+"""POST /_sim/terminals/drop waits this long at most for the dropped sessions to be gone."""
 
 
 @dataclass
@@ -51,6 +53,10 @@ class Terminal:
     started: threading.Event = field(default_factory=threading.Event)
     """The websocket session runs (set by termsession); a 101 that never reached the client leaves it unset."""
     finished: threading.Event = field(default_factory=threading.Event)
+    request_path: str = ""
+    """The vncwebsocket request path that claimed it (for the fault record)."""
+    drop_requested: threading.Event = field(default_factory=threading.Event)
+    """Set by POST /_sim/terminals/drop: the session loses its connection like an injected ws-drop."""
 
 
 class TerminalRegistry:
@@ -128,6 +134,17 @@ class TerminalRegistry:
                 real = terminal.command.real if terminal.command else "/usr/bin/termproxy"
                 raise TaskError(f"command '{real}' failed: exit code {terminal.exit_code}")
         return body
+
+    def drop_all(self, timeout: float = DROP_WAIT) -> int:
+        """Drop every open websocket session now (`ws-drop`); waits (bounded) until they are gone; returns the count."""
+        with self._lock:
+            live = [t for t in self._ports.values() if t.state == "connected" and not t.finished.is_set()]
+        for terminal in live:
+            terminal.drop_requested.set()
+        deadline = time.monotonic() + timeout
+        for terminal in live:
+            terminal.finished.wait(max(0.0, deadline - time.monotonic()))
+        return len(live)
 
     def stop(self) -> None:
         """At shutdown: kill whatever is left of every terminal session (background jobs included)."""

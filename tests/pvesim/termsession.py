@@ -8,7 +8,9 @@ both ways (reading stops while the other side is backed up). What clients must c
 reproduced: server frames carry whatever one pty read returned (read sizes are randomised),
 `OK` sometimes shares its frame with the first output, the session ends without a Close frame
 when the shell exits, and with --drop-last-bytes the output read just before the shell's exit
-is lost (4.4 step 8).
+is lost (4.4 step 8). Injected faults (faults.py): `lost-bytes` is that loss for one session,
+`ws-drop` loses the connection mid-session (no Close frame, no TLS close_notify); termproxy sees
+EOF, exits 0, and the shell gets its hang-up.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from collections import deque
 from typing import Callable, NoReturn
 
 from pvesim import wsframe
+from pvesim.faults import FaultInjector, SessionFault
 from pvesim.ptyproc import PtyChild, kill_session
 from pvesim.shellinput import InputRecord
 from pvesim.termparse import AuthLineError, AuthLineReader, DataEvent, InputParser, NoteEvent, ResizeEvent
@@ -61,13 +64,22 @@ class TermSession:
     """Runs one session; use `takeover` as the HttpResponse's takeover callable."""
 
     def __init__(self, registry: TerminalRegistry, terminal: Terminal, signer: TicketSigner,
-                 stop_event: threading.Event, drop_last_bytes: bool, timeout: float) -> None:
+                 stop_event: threading.Event, drop_last_bytes: bool, timeout: float,
+                 faults: FaultInjector | None = None, fault: SessionFault | None = None) -> None:
         self.registry = registry
         self.terminal = terminal
         self.signer = signer
         self.stop_event = stop_event
-        self.drop_last_bytes = drop_last_bytes
+        self.drop_last_bytes = drop_last_bytes or (fault is not None and fault.kind == "lost-bytes")
         self.timeout = timeout
+        self.faults = faults
+        self.fault = fault
+        self.budget = fault.after_bytes if fault is not None else None
+        """Payload bytes the client may still get before an armed drop."""
+        self.drop_at: float | None = None
+        self.cut_at: float | None = None
+        """When the byte budget ran out (the drop follows once that output is flushed)."""
+        self.dropped = False
         self.rng = random.Random()
         self.frames = wsframe.FrameReader()
         self.auth: AuthLineReader | None = AuthLineReader()
@@ -90,6 +102,10 @@ class TermSession:
         terminal = self.terminal
         terminal.started.set()
         self.sock = sock
+        if self.fault is not None and self.fault.drop_after is not None:
+            self.drop_at = time.monotonic() + self.fault.drop_after
+        if self.budget == 0:
+            self.cut_at = time.monotonic()
         code = 0
         try:
             code = self._serve(rfile)
@@ -102,7 +118,10 @@ class TermSession:
             code = 1
         finally:
             self._stop_child()
-            _close_transport(sock)
+            if self.dropped:
+                _lose_transport(sock)
+            else:
+                _close_transport(sock)
             terminal.exit_code = code
             terminal.state = "done"
             self.registry.release(terminal)
@@ -118,6 +137,7 @@ class TermSession:
         while True:
             if self.stop_event.is_set():
                 return 0
+            self._check_drop()
             if len(self.to_pty) < PTY_BACKLOG:
                 data, eof = self._recv()
                 self._from_client(data)
@@ -147,7 +167,30 @@ class TermSession:
             timeout = min(timeout, max(0.0, self.ok_deadline - now))
         if self.held:
             timeout = min(timeout, max(0.0, self.held_since + DROP_WINDOW - now))
+        if self.drop_at is not None:
+            timeout = min(timeout, max(0.0, self.drop_at - now))
+        if self.cut_at is not None and not self.out:
+            timeout = 0.0
         poller.poll(int(timeout * 1000) + 1)
+
+    # --- injected connection loss (ws-drop) --------------------------------------------------------------
+
+    def _check_drop(self) -> None:
+        """Lose the connection when a drop is due: random (drop_at), requested, or the byte budget is spent and sent."""
+        now = time.monotonic()
+        requested = self.terminal.drop_requested.is_set()
+        due = self.drop_at is not None and now >= self.drop_at
+        spent = self.cut_at is not None and (not self.out or now >= self.cut_at + FINAL_FLUSH)
+        if not (requested or due or spent):
+            return
+        if requested and self.faults is not None:
+            # A drop through the control API hits a session whose request was logged long ago: recorded now.
+            terminal = self.terminal
+            self.faults.record("ws-drop", "GET", terminal.request_path, terminal.authid, session=self.record.id if self.record else None,
+                               upid=terminal.task.upid if terminal.task else None, trigger="control")
+        self.dropped = True
+        # pveproxy loses the client: termproxy's TCP connection closes, as if the client had gone (4.4 step 8).
+        self._client_gone()
 
     # --- client -> termproxy -----------------------------------------------------------------------------
 
@@ -234,6 +277,8 @@ class TermSession:
         self.child = PtyChild(command.argv, command.env, command.cwd)
         self.registry.track_session(self.child.pid)
         self.record = self.registry.inputs.open(self.terminal.node, self.terminal.authid, command.kind, self.terminal.vmid)
+        if self.faults is not None and self.fault is not None:
+            self.faults.annotate(self.fault.record, session=self.record.id)
 
     # --- termproxy -> client -----------------------------------------------------------------------------
 
@@ -241,7 +286,7 @@ class TermSession:
         if not self.drop_last_bytes and self.rng.random() < 0.5:
             self.ok_pending, self.ok_deadline = b"OK", time.monotonic() + OK_MERGE_WAIT
         else:
-            self._queue(wsframe.encode(b"OK"))
+            self._queue_data(b"OK")
 
     def _pump_pty(self) -> None:
         child = self.child
@@ -265,7 +310,7 @@ class TermSession:
         if self.held:
             self.held.clear()  # read in the same iteration as the EIO: never written (4.4 step 8)
         if self.ok_pending is not None:
-            self._queue(wsframe.encode(self.ok_pending))
+            self._queue_data(self.ok_pending)
             self.ok_pending = None
         deadline = time.monotonic() + FINAL_FLUSH
         while self.out and time.monotonic() < deadline and not self.stop_event.is_set():
@@ -284,17 +329,30 @@ class TermSession:
                 self.held_since = time.monotonic()
             self.held.append(data)
         else:
-            self._queue(wsframe.encode(data))
+            self._queue_data(data)
 
     def _timers(self) -> None:
         now = time.monotonic()
         if self.ok_pending is not None and now >= self.ok_deadline:
-            self._queue(wsframe.encode(self.ok_pending))
+            self._queue_data(self.ok_pending)
             self.ok_pending = None
         if self.held and now >= self.held_since + DROP_WINDOW:
             for data in self.held:
-                self._queue(wsframe.encode(data))
+                self._queue_data(data)
             self.held.clear()
+
+    def _queue_data(self, data: bytes) -> None:
+        """Terminal output as one binary frame; with an armed drop only up to the byte budget (then nothing)."""
+        if self.budget is not None:
+            if self.cut_at is not None:
+                return
+            if len(data) >= self.budget:
+                data = data[:self.budget]
+                self.cut_at = time.monotonic()
+            self.budget -= len(data)
+            if not data:
+                return
+        self._queue(wsframe.encode(data))
 
     def _queue(self, frame: bytes) -> None:
         self.out.append(frame)
@@ -329,6 +387,14 @@ class TermSession:
             kill_session(child.pid)
 
 
+def _lose_transport(sock: socket.socket) -> None:
+    """An injected ws-drop: TCP shutdown without TLS close_notify and without a websocket Close frame."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def _drain_buffered(rfile: io.BufferedIOBase) -> bytes:
     """Bytes the HTTP layer already buffered after the request (a client that did not wait for the 101)."""
     try:
@@ -351,6 +417,7 @@ def _close_transport(sock: socket.socket) -> None:
 
 
 def make_takeover(registry: TerminalRegistry, terminal: Terminal, signer: TicketSigner, stop_event: threading.Event,
-                  drop_last_bytes: bool, timeout: float) -> Callable[[socket.socket, io.BufferedIOBase, io.BufferedIOBase], None]:
-    """The HttpResponse takeover for a vncwebsocket upgrade."""
-    return TermSession(registry, terminal, signer, stop_event, drop_last_bytes, timeout).takeover
+                  drop_last_bytes: bool, timeout: float, faults: FaultInjector | None = None,
+                  fault: SessionFault | None = None) -> Callable[[socket.socket, io.BufferedIOBase, io.BufferedIOBase], None]:
+    """The HttpResponse takeover for a vncwebsocket upgrade (with the session's injected fault, if any)."""
+    return TermSession(registry, terminal, signer, stop_event, drop_last_bytes, timeout, faults, fault).takeover

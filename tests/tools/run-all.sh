@@ -21,7 +21,7 @@ step() {
 }
 
 step units "$bin/python" -m pytest -c tests/pytest.ini tests/unit -n 2
-step integration "$bin/python" -m pytest -c tests/pytest.ini tests/integration
+step integration "$bin/python" -m pytest -c tests/pytest.ini tests/integration -n 2 --dist loadfile
 step typecheck "$bin/python" -m mypy --config-file tests/mypy.ini
 step lint tests/tools/lint.sh
 step sanity tests/tools/sanity.sh
