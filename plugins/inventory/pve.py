@@ -119,6 +119,7 @@ ca_path: /etc/ansible/pve-root-ca.pem
 # cache_connection: ~/.cache/ansible-pve
 """
 
+import dataclasses
 import typing as t
 
 from ansible.errors import AnsibleError, AnsibleParserError
@@ -130,6 +131,45 @@ from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import conf
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
 
 PREFIX = "pve_"
+
+
+@dataclasses.dataclass
+class Host:
+    """A host about to be added: its name, variables, groups (without prefix) and cluster label."""
+
+    name: str
+    hostvars: dict[str, t.Any]
+    groups: list[str]
+    label: str
+
+
+def cluster_labels(names: t.Sequence[str]) -> list[str]:
+    """Cluster names, numbered by their position in ``clusters`` where two clusters share one."""
+    return [name if names.count(name) == 1 else f"{name}-{index + 1}" for index, name in enumerate(names)]
+
+
+def unique_names(hosts: t.Sequence[Host]) -> list[Host]:
+    """Give colliding host names stable, unique forms; never merge two guests.
+
+    Guests sharing a name (with each other or a node) become ``<name>-<vmid>``; names that still
+    collide across clusters (same name and vmid, or the same node name) get ``.<cluster label>``.
+    """
+    def duplicates(names: t.Iterable[str]) -> set[str]:
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for name in names:
+            (twice if name in seen else seen).add(name)
+        return twice
+
+    first = duplicates(host.name for host in hosts)
+    for host in hosts:
+        if host.name in first and host.hostvars["pve_type"] != "node":
+            host.name = f"{host.name}-{host.hostvars['pve_vmid']}"
+    second = duplicates(host.name for host in hosts)
+    for host in hosts:
+        if host.name in second:
+            host.name = f"{host.name}.{host.label}"
+    return list(hosts)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -204,44 +244,56 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
         except ConfigError as exc:
             raise AnsibleParserError(str(exc)) from None
-        multi = len(data["clusters"]) > 1
-        node_names = [node["name"] for cluster in data["clusters"] for node in cluster["nodes"]]
-        hosts: list[tuple[str, dict[str, t.Any], list[str]]] = []
+        labels = cluster_labels([cluster["name"] for cluster in data["clusters"]])
+        node_count: dict[str, int] = {}
         for cluster in data["clusters"]:
+            for node in cluster["nodes"]:
+                node_count[node["name"]] = node_count.get(node["name"], 0) + 1
+        hosts: list[Host] = []
+        for cluster, label in zip(data["clusters"], labels):
+            def node_group(node: str, label: str = label) -> str:
+                # A node name that two clusters share gets its cluster in the group name too.
+                return f"node_{node}" if node_count[node] == 1 else f"node_{node}_{label}"
+
             if self.get_option("want_nodes"):
                 for node in cluster["nodes"]:
-                    name = node["name"]
-                    if node_names.count(name) > 1:
-                        name = f"{name}.{cluster['name']}"
-                    hostvars = {
-                        "pve_type": "node", "pve_name": node["name"], "pve_node": node["name"], "pve_cluster": cluster["name"],
-                        "pve_status": "online" if node["online"] else "offline", "pve_ips": [node["ip"]] if node["ip"] else [],
-                    }
-                    if node["ip"]:
-                        hostvars["ansible_host"] = node["ip"]
-                    hosts.append((name, hostvars, ["nodes", f"cluster_{cluster['name']}", f"node_{node['name']}"]))
+                    hosts.append(self._node_host(cluster, node, label, node_group(node["name"])))
             for guest in cluster["guests"]:
-                if guest["template"] and not self.get_option("want_templates"):
-                    continue
-                if guest["type"] == "qemu" and not self.get_option("want_qemu"):
-                    continue
-                hostvars = {PREFIX + key: value for key, value in guest.items()}
-                ips = list(guest.get("ips") or [])
-                record = data.get("records", {}).get(f"{cluster['name']}/{guest['type']}/{guest['vmid']}")
-                if record is not None:
-                    ips = list(record["ips"])
-                hostvars["pve_ips"] = ips
-                host = choose_host(ips, networks, bool(self.get_option("prefer_ipv4")))
-                if host:
-                    hostvars["ansible_host"] = host
-                if not all(self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []):
-                    continue
-                groups = ["lxc" if guest["type"] == "lxc" else "qemu", guest["status"], f"node_{guest['node']}", f"cluster_{cluster['name']}"]
-                groups += [f"tag_{tag}" for tag in guest["tags"]]
-                if guest.get("pool"):
-                    groups.append(f"pool_{guest['pool']}")
-                hosts.append((self._host_name(hostvars, guest), hostvars, groups))
-        self._add_hosts(self._unique_names(hosts, multi), strict)
+                host = self._guest_host(cluster, guest, label, node_group(guest["node"]), data.get("records", {}), networks, strict)
+                if host is not None:
+                    hosts.append(host)
+        self._add_hosts(unique_names(hosts), strict)
+
+    @staticmethod
+    def _node_host(cluster: dict[str, t.Any], node: dict[str, t.Any], label: str, node_group: str) -> Host:
+        hostvars = {
+            "pve_type": "node", "pve_name": node["name"], "pve_node": node["name"], "pve_cluster": cluster["name"],
+            "pve_status": "online" if node["online"] else "offline", "pve_ips": [node["ip"]] if node["ip"] else [],
+        }
+        if node["ip"]:
+            hostvars["ansible_host"] = node["ip"]
+        return Host(node["name"], hostvars, ["nodes", f"cluster_{label}", node_group], label)
+
+    def _guest_host(self, cluster: dict[str, t.Any], guest: dict[str, t.Any], label: str, node_group: str,
+                    records: dict[str, t.Any], networks: list[t.Any], strict: bool) -> Host | None:
+        if guest["template"] and not self.get_option("want_templates"):
+            return None
+        if guest["type"] == "qemu" and not self.get_option("want_qemu"):
+            return None
+        hostvars = {PREFIX + key: value for key, value in guest.items()}
+        record = records.get(f"{cluster['name']}/{guest['type']}/{guest['vmid']}")
+        ips = list(record["ips"]) if record is not None else list(guest.get("ips") or [])
+        hostvars["pve_ips"] = ips
+        address = choose_host(ips, networks, bool(self.get_option("prefer_ipv4")))
+        if address:
+            hostvars["ansible_host"] = address
+        if not all(self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []):
+            return None
+        groups = ["lxc" if guest["type"] == "lxc" else "qemu", guest["status"], node_group, f"cluster_{label}"]
+        groups += [f"tag_{tag}" for tag in guest["tags"]]
+        if guest.get("pool"):
+            groups.append(f"pool_{guest['pool']}")
+        return Host(self._host_name(hostvars, guest), hostvars, groups, label)
 
     def _matches(self, expression: str, hostvars: dict[str, t.Any], strict: bool) -> bool:
         try:
@@ -264,23 +316,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return str(guest["name"])
         return f"{'ct' if guest['type'] == 'lxc' else 'vm'}{guest['vmid']}"
 
-    @staticmethod
-    def _unique_names(hosts: list[tuple[str, dict[str, t.Any], list[str]]], multi: bool) -> list[tuple[str, dict[str, t.Any], list[str]]]:
-        """Guests whose names collide (with each other or a node) become ``<name>-<vmid>`` — never merged."""
-        counts: dict[str, int] = {}
-        for name, _vars, _groups in hosts:
-            counts[name] = counts.get(name, 0) + 1
-        result = []
-        for name, hostvars, groups in hosts:
-            if counts[name] > 1 and hostvars["pve_type"] != "node":
-                name = f"{name}-{hostvars['pve_vmid']}"
-                if multi:
-                    name = f"{name}.{hostvars['pve_cluster']}"
-            result.append((name, hostvars, groups))
-        return result
-
-    def _add_hosts(self, hosts: list[tuple[str, dict[str, t.Any], list[str]]], strict: bool) -> None:
-        for name, hostvars, groups in hosts:
+    def _add_hosts(self, hosts: list[Host], strict: bool) -> None:
+        for host in hosts:
+            name, hostvars, groups = host.name, host.hostvars, host.groups
             self.inventory.add_host(name)
             for group in groups:
                 self.inventory.add_child(self._group(group), name)

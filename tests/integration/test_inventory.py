@@ -156,3 +156,17 @@ def test_lookups_in_a_playbook(ansible: Ansible) -> None:
     ambiguous = run.task("Ambiguous name")["result"]
     assert ambiguous["status"] if "status" in ambiguous else True
     assert "matches more than one guest: lxc 109 (app) on pve2; lxc 110 (app) on pve3" in json.dumps(run.task("Ambiguous name"))
+
+
+def test_two_clusters_with_the_same_names(ansible: Ansible, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Two clusters, each entry with its own URL and credentials; equal names never merge hosts."""
+    with SimProcess() as other:
+        entries = "".join(f"  - api_url: {sim.url}\n    api_token_id: '{sim.token_id}'\n    api_token_secret: {sim.token_secret}\n"
+                          f"    ca_path: {sim.ca_path}\n" for sim in (ansible.sim, other))
+        path = inventory_file(tmp_path_factory.mktemp("multi"), "multi.pve.yml", "clusters:\n" + entries)
+        data, _stderr = list_inventory(ansible, path, auth="none")
+    hostvars = data["_meta"]["hostvars"]
+    assert {"pve1.homelab-1", "pve1.homelab-2", "db-101.homelab-1", "db-101.homelab-2"} <= set(hostvars)
+    assert len([name for name in hostvars if hostvars[name]["pve_type"] == "lxc"]) == 26
+    assert "db-101.homelab-2" in data["pve_cluster_homelab_2"]["hosts"]
+    assert "db-101.homelab-1" in data["pve_node_pve1_homelab_1"]["hosts"]

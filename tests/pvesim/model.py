@@ -72,6 +72,10 @@ class Guest:
     pid: int | None = None
     checkpoint: bool = False
     usage: Usage = field(default_factory=lambda: Usage(0))
+    agent_running: bool = True
+    """QEMU: whether the guest agent answers (only matters while the VM runs and `agent` is configured)."""
+    agent_addresses: list[str] = field(default_factory=list)
+    """QEMU: `addr/prefix` the guest agent reports on eth0 (scenario `agent_addresses`)."""
 
     @property
     def name(self) -> str:
@@ -101,6 +105,12 @@ class Guest:
         """`;`-separated tags as stored in the config."""
         value = self.config.get("tags")
         return str(value) if value else None
+
+    @property
+    def agent(self) -> bool:
+        """QEMU guest agent enabled in the config: `agent: 1` or `agent: enabled=1,...` (the property string's default key)."""
+        first = str(self.config.get("agent", "")).split(",")[0]
+        return first.removeprefix("enabled=") in ("1", "on", "yes", "true")
 
     @property
     def maxmem(self) -> int:

@@ -4,8 +4,10 @@
 """Scenario documents (JSON, see README.md) -> a populated Cluster."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
+import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,8 +22,9 @@ NODE_KEYS = frozenset(("name", "ip", "online", "cpus", "memory_gib", "disk_gib",
 GUEST_KEYS = frozenset((
     "vmid", "node", "type", "name", "status", "net", "tags", "pool", "template", "lock", "ha", "systemd", "ostype",
     "extra_interfaces", "ignores_shutdown", "task_warnings", "memory", "cores", "startup", "swap", "disk_gib",
-    "description", "onboot", "uptime",
+    "description", "onboot", "uptime", "agent", "agent_addresses",
 ))
+QEMU_ONLY_KEYS = ("agent", "agent_addresses")
 
 
 class ScenarioError(ValueError):
@@ -121,14 +124,24 @@ def _lxc_config(entry: Mapping[str, Any], vmid: int) -> dict[str, Any]:
 
 
 def _qemu_config(entry: Mapping[str, Any], vmid: int) -> dict[str, Any]:
+    # What the web UI's create wizard writes for a Linux VM (qm config), with stable per-vmid UUIDs.
     config: dict[str, Any] = {
         "name": entry.get("name", f"VM{vmid}"),
+        "boot": "order=scsi0;net0",
         "cores": int(entry.get("cores", 2)),
+        "cpu": "x86-64-v2-AES",
         "memory": int(entry.get("memory", 2048)),
+        "numa": 0,
         "ostype": entry.get("ostype", "l26"),
-        "scsi0": f"local-lvm:vm-{vmid}-disk-0,size={int(entry.get('disk_gib', 32))}G",
+        "scsi0": f"local-lvm:vm-{vmid}-disk-0,iothread=1,size={int(entry.get('disk_gib', 32))}G",
+        "scsihw": "virtio-scsi-single",
+        "smbios1": f"uuid={uuid.uuid5(uuid.NAMESPACE_URL, f'pvesim/qemu/{vmid}/smbios')}",
+        "sockets": 1,
+        "vmgenid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"pvesim/qemu/{vmid}/vmgenid")),
         "net0": f"virtio={network.default_hwaddr(vmid, 0)},bridge=vmbr0",
     }
+    if entry.get("agent"):
+        config["agent"] = "1"
     if entry.get("tags"):
         config["tags"] = ";".join(entry["tags"])
     if entry.get("lock"):
@@ -153,6 +166,8 @@ def _guest(entry: Mapping[str, Any], now: float) -> Guest:
     status = entry.get("status", "stopped")
     if status not in ("running", "stopped"):
         raise ScenarioError(f"guest {vmid}: status must be running or stopped")
+    if kind != "qemu" and any(key in entry for key in QEMU_ONLY_KEYS):
+        raise ScenarioError(f"guest {vmid}: agent and agent_addresses are for qemu guests only")
     rng = random.Random(vmid)
     config = _lxc_config(entry, vmid) if kind == "lxc" else _qemu_config(entry, vmid)
     uptime = int(entry.get("uptime", rng.randint(3600, 30 * 86400)))
@@ -170,4 +185,15 @@ def _guest(entry: Mapping[str, Any], now: float) -> Guest:
         task_warnings=int(entry.get("task_warnings", 0)),
         started_at=now - uptime if status == "running" else None,
         usage=Usage(vmid * 7919 + 17),
+        agent_addresses=_agent_addresses(entry, vmid),
     )
+
+
+def _agent_addresses(entry: Mapping[str, Any], vmid: int) -> list[str]:
+    addresses = entry.get("agent_addresses", [])
+    if not isinstance(addresses, list):
+        raise ScenarioError(f"guest {vmid}: agent_addresses must be a list of addr/prefix strings")
+    try:
+        return [str(ipaddress.ip_interface(str(a))) for a in addresses]
+    except ValueError as exc:
+        raise ScenarioError(f"guest {vmid}: agent_addresses: {exc}") from exc

@@ -74,11 +74,11 @@ class TermSession:
         self.timeout = timeout
         self.faults = faults
         self.fault = fault
+        # Payload bytes the client may still get before an armed drop; when they ran out (cut_at) the drop
+        # follows as soon as that output is flushed. drop_at: the moment of a random ws-drop.
         self.budget = fault.after_bytes if fault is not None else None
-        """Payload bytes the client may still get before an armed drop."""
-        self.drop_at: float | None = None
         self.cut_at: float | None = None
-        """When the byte budget ran out (the drop follows once that output is flushed)."""
+        self.drop_at: float | None = None
         self.dropped = False
         self.rng = random.Random()
         self.frames = wsframe.FrameReader()

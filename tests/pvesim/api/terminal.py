@@ -18,6 +18,7 @@ from typing import Any
 from pvesim.api.common import NODE, VMID
 from pvesim.app import CallContext
 from pvesim.errors import ApiError, die, http_error
+from pvesim.faults import SessionFault
 from pvesim.httpmsg import HttpResponse
 from pvesim.lxcconfig import ct_conf_missing
 from pvesim.nodeshell import ShellCommand, ct_command, node_command
@@ -105,9 +106,27 @@ def _websocket(ctx: CallContext, path: str, port: int, ticket: str) -> Any:
     protocol = req.header("Sec-WebSocket-Protocol")
     if protocol is not None:
         headers.append(("Sec-WebSocket-Protocol", protocol))  # verbatim, only when sent (4.3)
+    terminal.request_path = req.path
+    fault = _session_fault(ctx, terminal)
     options = services.options
-    takeover = make_takeover(machine.terminals, terminal, services.auth.signer, services.stop_event, options.drop_last_bytes, options.termproxy_timeout)
-    return HttpResponse(101, "Switching Protocols", headers=headers, takeover=takeover)
+    takeover = make_takeover(machine.terminals, terminal, services.auth.signer, services.stop_event, options.drop_last_bytes,
+                             options.termproxy_timeout, services.faults, fault)
+    return HttpResponse(101, "Switching Protocols", headers=headers, takeover=takeover, fault=fault.kind if fault else None)
+
+
+def _session_fault(ctx: CallContext, terminal: Terminal) -> SessionFault | None:
+    """The session's injected fault (armed one-shot drop, else the rate roll), recorded with this request."""
+    faults = ctx.services.faults
+    fault = faults.session_fault()
+    if fault is None:
+        return None
+    extra: dict[str, Any] = {"session": None, "upid": terminal.task.upid if terminal.task else None}
+    if fault.after_bytes is not None:
+        extra.update(trigger="control", after_bytes=fault.after_bytes)
+    elif fault.drop_after is not None:
+        extra["after_s"] = round(fault.drop_after, 3)
+    fault.record = faults.record(fault.kind, ctx.request.method, ctx.request.path, ctx.authid, **extra)
+    return fault
 
 
 def node_vncwebsocket(ctx: CallContext, params: dict[str, Any]) -> Any:
