@@ -15,11 +15,14 @@ from pvesim.model import Guest, HaState
 from pvesim.services import Services
 
 HEADER = "X-Pvesim-Control"
-GUEST_FIELDS = ("status", "lock", "ha", "ignores_shutdown", "task_warnings", "checkpoint", "template", "tags", "systemd")
+GUEST_FIELDS = (
+    "status", "lock", "ha", "ignores_shutdown", "task_warnings", "checkpoint", "template", "tags", "systemd", "agent", "agent_running",
+)
 
 
 class ControlApi:
-    """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}, GET|DELETE /_sim/shell-input."""
+    """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}, GET|DELETE /_sim/shell-input,
+    GET|POST|DELETE /_sim/faults, POST /_sim/terminals/drop."""
 
     def __init__(self, services: Services, token: str) -> None:
         self.services = services
@@ -45,6 +48,13 @@ class ControlApi:
         if path == "/_sim/shell-input" and method in ("GET", "DELETE"):
             inputs = self.services.require_machine().terminals.inputs
             return inputs.sessions() if method == "GET" else {"cleared": inputs.clear()}
+        if path == "/_sim/faults" and method in ("GET", "POST", "DELETE"):
+            faults = self.services.faults
+            if method == "GET":
+                return faults.snapshot()
+            return faults.update(body) if method == "POST" else {"cleared": faults.clear()}
+        if method == "POST" and path == "/_sim/terminals/drop":
+            return self.drop_terminals(body)
         match = re.fullmatch(r"/_sim/guests/(\d+)", path)
         if method == "POST" and match:
             return self.patch_guest(int(match.group(1)), body)
@@ -86,6 +96,8 @@ class ControlApi:
             guest = cluster.guest(vmid)
             if guest is None:
                 raise LookupError(f"no guest {vmid}")
+            if guest.kind != "qemu" and ("agent" in body or "agent_running" in body):
+                raise ValueError("agent and agent_running are for qemu guests only")
             if "status" in body:
                 if body["status"] not in ("running", "stopped"):
                     raise ValueError("status must be running or stopped")
@@ -107,6 +119,8 @@ class ControlApi:
                     setattr(guest, key, bool(body[key]))
             if "task_warnings" in body:
                 guest.task_warnings = int(body["task_warnings"])
+            if "agent" in body or "agent_running" in body:
+                _patch_agent(guest, body)
             return _guest_state(guest)
 
     def patch_node(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +134,16 @@ class ControlApi:
                 node.online = bool(body["online"])
             return {"name": node.name, "online": node.online}
 
+    def drop_terminals(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`{}`: drop every open terminal websocket now -> {"dropped": n}; `{"after_bytes": N}`: arm a one-shot drop of the
+        next session once it has sent N payload bytes -> {"armed": {"after_bytes": N}}."""
+        unknown = sorted(set(body) - {"after_bytes"})
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        if "after_bytes" in body:
+            return {"armed": self.services.faults.arm_drop(body["after_bytes"])["armed_drop"]}
+        return {"dropped": self.services.require_machine().terminals.drop_all()}
+
     def add_journal(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
         """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123, "unit": "app.service"} (unit defaults by identifier)."""
         if node not in self.services.journals:
@@ -132,6 +156,17 @@ class ControlApi:
         return {"added": len(lines)}
 
 
+def _patch_agent(guest: Guest, body: dict[str, Any]) -> None:
+    """QEMU: `agent` configures the guest agent (`agent: 1` in the config), `agent_running` says whether it answers."""
+    if "agent" in body:
+        if body["agent"]:
+            guest.config["agent"] = "1"
+        else:
+            guest.config.pop("agent", None)
+    if "agent_running" in body:
+        guest.agent_running = bool(body["agent_running"])
+
+
 def _guest_state(guest: Guest) -> dict[str, Any]:
     return {
         "vmid": guest.vmid, "node": guest.node, "type": guest.kind, "name": guest.name, "status": guest.status,
@@ -139,4 +174,5 @@ def _guest_state(guest: Guest) -> dict[str, Any]:
         "ha": None if guest.ha is None else {"group": guest.ha.group, "state": guest.ha.state},
         "systemd": guest.systemd, "ignores_shutdown": guest.ignores_shutdown, "task_warnings": guest.task_warnings,
         "extra_interfaces": guest.extra_interfaces, "config": dict(guest.config),
+        "agent": guest.agent, "agent_running": guest.agent_running, "agent_addresses": list(guest.agent_addresses),
     }

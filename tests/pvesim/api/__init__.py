@@ -9,8 +9,9 @@ from pvesim.router import RouteTable
 
 def build_routes() -> RouteTable:
     """Every route the simulator serves (the contract test walks this table)."""
-    from pvesim.api import access, cluster, lxc, lxc_status, nodes, pools, qemu, tasks, terminal
+    from pvesim.api import access, cluster, lxc, lxc_status, network, nodes, pools, qemu, qemu_agent, snapshots, tasks, terminal
 
     return RouteTable(
-        access.ROUTES + cluster.ROUTES + nodes.ROUTES + lxc.ROUTES + lxc_status.ROUTES + tasks.ROUTES + pools.ROUTES + qemu.ROUTES + terminal.ROUTES
+        access.ROUTES + cluster.ROUTES + nodes.ROUTES + network.ROUTES + lxc.ROUTES + lxc_status.ROUTES + tasks.ROUTES + pools.ROUTES
+        + qemu.ROUTES + qemu_agent.ROUTES + snapshots.ROUTES + terminal.ROUTES
     )
