@@ -212,6 +212,18 @@ class SimProcess:
             self._control("DELETE", "shell-input")
         return sessions
 
+    def faults(self, clear: bool = False) -> dict[str, Any]:
+        """`GET /_sim/faults`: fault settings and every injected fault so far (then forget them with clear=True)."""
+        result: dict[str, Any] = self._control("GET", "faults")
+        if clear:
+            self._control("DELETE", "faults")
+        return result
+
+    def set_faults(self, **settings: Any) -> dict[str, Any]:
+        """`POST /_sim/faults` with any of rate, kinds, seed, slow_ms; returns the new settings (`rate=0` turns faults off)."""
+        result: dict[str, Any] = self._control("POST", "faults", settings)
+        return result
+
     def stderr_text(self) -> str:
         """What the simulator wrote to stderr (diagnostics, tracebacks)."""
         try:
