@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all setup test demo sanity units integration lint typecheck bench clean
+.PHONY: all setup test demo sanity units integration lint typecheck bench docs clean
 
 all: test
 
@@ -42,6 +42,10 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/python -m mypy --config-file tests/mypy.ini
+
+## docs: regenerate the module and plugin reference in docs/reference
+docs: setup
+	tests/tools/build-docs.sh
 
 ## bench: every benchmark under tests/benchmarks, one table
 bench: setup

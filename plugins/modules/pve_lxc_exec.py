@@ -19,6 +19,8 @@ description:
   - Fails when the return code is not 0, like M(ansible.builtin.command).
 author:
   - pveops contributors (@pveops)
+requirements:
+  - websocket-client >= 1.6
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes

@@ -20,6 +20,8 @@ description:
   - O(follow) keeps reading for that many seconds and returns everything seen.
 author:
   - pveops contributors (@pveops)
+requirements:
+  - websocket-client >= 1.6
 extends_documentation_fragment:
   - pveops.proxmox._api
   - pveops.proxmox._attributes

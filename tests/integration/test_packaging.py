@@ -74,3 +74,13 @@ def test_execution_environment_build_context(tarball: pathlib.Path, tmp_path: pa
     assert "ansible-galaxy collection install" in containerfile or "install-from-bindep" in containerfile
     assert "introspect" in containerfile
     assert (tmp_path / "context" / "_build" / "requirements.yml").exists()
+
+
+def test_reference_docs_are_current(tmp_path: pathlib.Path) -> None:
+    """docs/reference is generated from the code's documentation and must not drift from it (`make docs`)."""
+    done = subprocess.run([str(REPO_ROOT / "tests" / "tools" / "build-docs.sh"), str(tmp_path / "reference")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    generated = {path.name: path.read_text() for path in (tmp_path / "reference").glob("*.rst")}
+    committed = {path.name: path.read_text() for path in (REPO_ROOT / "docs" / "reference").glob("*.rst")}
+    assert generated == committed, "docs/reference is out of date: run `make docs`"
