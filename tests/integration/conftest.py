@@ -14,7 +14,7 @@ import typing as t
 
 import pytest
 
-from ansible_commands import Ansible, Run  # noqa: F401  (tests import Run from here)
+from ansible_commands import Ansible
 from pvesim.harness import SimProcess
 
 HERE = pathlib.Path(__file__).resolve().parent

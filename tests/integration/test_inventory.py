@@ -117,23 +117,23 @@ def test_cache_and_status_aware_refresh(ansible: Ansible) -> None:
     path = inventory_file(ansible.workdir, "cached.pve.yml",
                           f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {cache_dir}\ncache_timeout: 3600\n")
     ansible.sim.mark()
-    cold, _ = list_inventory(ansible, path)
+    cold = list_inventory(ansible, path)[0]
     cold_requests = len(ansible.sim.requests())
     assert cold_requests == 2 + 14  # two listings, one address lookup per container
 
     ansible.sim.mark()
-    warm, _ = list_inventory(ansible, path)
+    warm = list_inventory(ansible, path)[0]
     assert ansible.sim.requests() == [] and warm == cold
 
     ansible.sim.mark()
-    refreshed, _ = list_inventory(ansible, path, "--flush-cache")
+    refreshed = list_inventory(ansible, path, "--flush-cache")[0]
     assert sorted(entry["path"] for entry in ansible.sim.requests()) == ["/api2/json/cluster/resources", "/api2/json/cluster/status"]
     assert refreshed == cold
 
     # A container that changes status is looked up again; the others are not.
     ansible.sim.control("POST", "guests/102", {"status": "running"})
     ansible.sim.mark()
-    changed, _ = list_inventory(ansible, path, "--flush-cache")
+    changed = list_inventory(ansible, path, "--flush-cache")[0]
     lookups = [entry["path"] for entry in ansible.sim.requests() if "/lxc/" in entry["path"]]
     assert lookups == ["/api2/json/nodes/pve1/lxc/102/interfaces"]
     assert "cache" in changed["pve_running"]["hosts"]
