@@ -109,7 +109,7 @@ class Guest:
     @property
     def agent(self) -> bool:
         """QEMU guest agent enabled in the config: `agent: 1` or `agent: enabled=1,...` (the property string's default key)."""
-        first = str(self.config.get("agent", "")).split(",")[0]
+        first = str(self.config.get("agent", "")).split(",", maxsplit=1)[0]
         return first.removeprefix("enabled=") in ("1", "on", "yes", "true")
 
     @property

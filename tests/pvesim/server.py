@@ -191,7 +191,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         if resp.fault == "truncate":
             # Injected: the headers (with the full Content-Length), half the body, then the connection is gone.
             # Without a body there is nothing to cut, so the header block itself is cut.
-            payload = payload + body[:len(body) // 2] if body else payload[:len(payload) // 2]
+            sent = body if self.command != "HEAD" else b""
+            payload = payload + sent[:len(sent) // 2] if sent else payload[:len(payload) // 2]
             self.wfile.write(payload)
             self._lose_connection(reset=False)
             return
@@ -204,7 +205,6 @@ class RequestHandler(BaseHTTPRequestHandler):
         if resp.takeover is not None:
             # Extension point for the websocket/terminal part: the handler owns the socket from here on.
             resp.takeover(self.connection, self.rfile, self.wfile)
-
 
     def _lose_connection(self, reset: bool) -> None:
         """End the connection the way a crash or a network failure does: no TLS close_notify.

@@ -132,6 +132,13 @@ LIVE_GETS = [
     ("/nodes/{node}/tasks", "/nodes/pve1/tasks", {"source": "all"}),
     ("/pools", "/pools", {"poolid": "apps"}),
     ("/pools/{poolid}", "/pools/apps", {}),
+    ("/nodes/{node}/qemu/{vmid}/status/current", "/nodes/pve1/qemu/200/status/current", {}),
+    ("/nodes/{node}/qemu/{vmid}/status/current", "/nodes/pve2/qemu/201/status/current", {}),
+    ("/nodes/{node}/qemu/{vmid}/config", "/nodes/pve1/qemu/200/config", {}),
+    ("/nodes/{node}/qemu/{vmid}/snapshot", "/nodes/pve1/qemu/200/snapshot", {}),
+    ("/nodes/{node}/lxc/{vmid}/snapshot", "/nodes/pve1/lxc/100/snapshot", {}),
+    ("/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", "/nodes/pve1/qemu/200/agent/network-get-interfaces", {}),
+    ("/nodes/{node}/network", "/nodes/pve1/network", {}),
 ]
 
 
