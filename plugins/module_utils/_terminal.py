@@ -26,6 +26,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClie
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import AuthError, PermissionDenied, PveConnectionError, PveError, PveTimeout
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._tls import open_socket
+from ansible_collections.pveops.proxmox.plugins.module_utils._wsread import FrameError, FrameReader, payload_bytes
 
 try:
     import websocket  # websocket-client
@@ -101,6 +102,7 @@ class TerminalSession:
         self.upid = ""
         self.opened_at = 0.0
         self._ws: t.Any = None
+        self._reader: FrameReader | None = None
         self._last_sent = 0.0
         self._pending = b""  # output that arrived in the frame carrying "OK"
 
@@ -145,6 +147,7 @@ class TerminalSession:
             sock.close()
             raise PveConnectionError(f"websocket to the terminal of node {self.node} failed: {exc}") from None
         self._ws = ws
+        self._reader = FrameReader(ws.sock)
         self.opened_at = time.monotonic()
         self._send_raw(f"{self.user}:{ticket}\n".encode())
         received = b""
@@ -178,25 +181,32 @@ class TerminalSession:
         return time.monotonic() - self.opened_at if self.opened_at else 0.0
 
     def _recv(self, deadline: Deadline, what: str) -> bytes | None:
-        """One chunk of output; ``None`` when the peer closed. Raises PveTimeout at the deadline."""
+        """Output that arrived (all complete frames); ``None`` when the peer closed. Raises PveTimeout at the deadline."""
         while True:
             if deadline.expired():
                 raise PveTimeout(f"no {what} from node {self.node} within {deadline.seconds:g} s")
             if time.monotonic() - self._last_sent > KEEPALIVE_EVERY:
                 self._send_raw(b"2")
-            self._ws.settimeout(max(0.01, min(READ_SLICE, deadline.remaining())))
+            reader = self._reader
+            if reader is None:
+                return None
             try:
-                opcode, data = self._ws.recv_data()
-            except websocket.WebSocketTimeoutException:
+                frames = reader.read(max(0.01, min(READ_SLICE, deadline.remaining())))
+            except TimeoutError:
                 continue
-            except (websocket.WebSocketConnectionClosedException, ConnectionError, EOFError):
+            except (ConnectionError, EOFError):
                 return None
-            except (websocket.WebSocketException, OSError) as exc:
+            except (FrameError, OSError) as exc:
                 raise PveConnectionError(f"terminal connection to node {self.node} failed after {self.age():.1f} s: {exc}") from None
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
+            if frames is None:
                 return None
+            data, closed, pings = payload_bytes(frames)
+            for payload in pings:
+                self._ws.pong(payload)
+            if closed:
+                return data or None
             if data:
-                return bytes(data)
+                return data
 
     def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
         """Next output bytes (whatever arrived), ``None`` once the connection is closed."""

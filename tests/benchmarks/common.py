@@ -22,6 +22,10 @@ import typing as t
 TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS_DIR), str(TESTS_DIR / "tools")]
 
+from collection_tree import ensure_collection_tree  # noqa: E402  pylint: disable=wrong-import-position
+
+sys.path.insert(0, str(ensure_collection_tree()))  # the collection's own client, for in-process measurements
+
 PEER_VENV = TESTS_DIR / "output" / "peer-venv"
 # The peer: Ansible's community package (community.proxmox 1.4.0 inside) and what its plugins need.
 PEER_REQUIREMENTS = ["ansible==12.3.0", "proxmoxer==2.3.0", "requests", "paramiko==4.0.0"]

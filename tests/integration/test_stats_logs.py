@@ -78,7 +78,8 @@ def test_node_journal_with_a_token_and_its_cursor(ansible: Ansible) -> None:
     ansible.sim.control("POST", "journal/pve1", {"lines": ["marker one", "marker two"], "identifier": "pveops-test"})
     second = ansible.module("pve_node_logs", args(node="pve1", cursor=cursor), auth="readonly")
     new = second.result["lines"]
-    assert [line for line in new if "marker" in line][-2:] and "marker one" in new[-2] and "marker two" in new[-1]
+    markers = [line for line in new if "marker" in line]  # the node keeps logging meanwhile
+    assert len(markers) == 2 and "marker one" in markers[0] and "marker two" in markers[1]
     assert not set(new) & set(first.result["lines"])  # no repeats
     third = ansible.module("pve_node_logs", args(node="pve1", cursor=second.result["cursor"]), auth="readonly")
     assert all("marker" not in line for line in third.result["lines"])
@@ -134,7 +135,7 @@ def test_follow_returns_what_was_written_meanwhile(ansible: Ansible) -> None:
     assert time.monotonic() - started >= 2
     container = ansible.module("pve_node_logs", args(vmid=101, lines=1, follow=2))
     assert container.rc == 0, container.output
-    assert len(container.result["lines"]) >= 3  # the container's journal grows while it runs
+    assert len(container.result["lines"]) >= 2  # the last line, then what the running container logged meanwhile
 
 
 def test_invalid_names_fail_clearly(ansible: Ansible) -> None:

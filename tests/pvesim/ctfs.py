@@ -7,16 +7,21 @@ Layout under the state dir (see README.md):
 
     containers/<vmid>.json          state for pct, replaced atomically on every model change
     containers/.tools/journalctl    the container `journalctl`, copied into systemd containers
+    containers/.tools/{pkgtool,svctool}  package and service managers, copied into every container
     containers/<vmid>/rootfs/       the container's `/`: etc/{hostname,os-release,passwd,group}, root/,
                                     home/user/, tmp/ (1777), var/log/, run/, usr/local/bin/, dev/, proc/,
                                     bin, lib, lib64, sbin -> usr/... (the machine's /usr is bound read-only)
 
 Systemd containers also get run/systemd/system/, usr/local/bin/journalctl and var/log/journal.jsonl;
-the others var/log/messages (ctjournal.py writes both). The state file carries the recipe (`layout`)
-so pct can create a filesystem the simulator has not created yet (big scenarios, EAGER_LIMIT).
+the others var/log/messages (ctjournal.py writes both). Every container gets the package manager
+and service manager of its distribution (distros.py: tools/pkgtool.py and tools/svctool.py in
+usr/local/lib/pvesim/, linked from usr/local/bin/) and its package database var/lib/pvesim/packages.
+The state file carries the recipe (`layout`) so pct can create a filesystem the simulator has not
+created yet (big scenarios, EAGER_LIMIT).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -25,18 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from pvesim import tools
+from pvesim.distros import distro_of
 from pvesim.model import Cluster, Guest
 from pvesim.tools.pct import apply_layout
+from pvesim.tools.pkgtool import initial_record
 
-DEBIAN_RELEASE = (
-    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\n'
-    'VERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\nSUPPORT_URL="https://www.debian.org/support"\n'
-    'BUG_REPORT_URL="https://bugs.debian.org/"\n'
-)
-ALPINE_RELEASE = (
-    'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.org/"\n'
-    'BUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"\n'
-)
 # Debian's default PS1, so a shell inside the container looks like one (`root@web:/# `).
 BASH_BASHRC = "[ -z \"$PS1\" ] && return\nPS1='${debian_chroot:+($debian_chroot)}\\u@\\h:\\w\\$ '\n"
 USR_LINKS = ("bin", "lib", "lib64", "sbin")
@@ -64,16 +62,33 @@ def container_python() -> tuple[str, list[list[str]]]:
     return os.path.join(prefix, "bin", os.path.basename(real)), [[prefix, prefix]]
 
 
-def layout(guest: Guest, journalctl: str) -> list[list[Any]]:
-    """The recipe of a container filesystem (applied by tools.pct.apply_layout, here or by pct on first use)."""
+@functools.lru_cache(maxsize=1)
+def machine_alternatives() -> tuple[tuple[str, str], ...]:
+    """The /etc/alternatives links the machine's commands (/usr/bin, /usr/sbin) go through, when they lead back into /usr."""
+    found = set()
+    for directory in ("/usr/bin", "/usr/sbin"):
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                link = os.readlink(entry.path) if entry.is_symlink() else ""
+                if link.startswith("/etc/alternatives/") and os.path.islink(link) and os.readlink(link).startswith("/usr/"):
+                    found.add((os.path.basename(link), os.readlink(link)))
+    return tuple(sorted(found))
+
+
+def layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
+    """The recipe of a container filesystem (applied by tools.pct.apply_layout, here or by pct on first use).
+
+    `tools_dir` holds the installed container tools (journalctl, pkgtool, svctool) the recipe copies.
+    """
     alpine = is_alpine(guest)
+    distro = distro_of(str(guest.config.get("ostype", "debian")))
     shell = "/bin/sh" if alpine else "/bin/bash"
-    ops: list[list[Any]] = [["dir", sub, 0o755] for sub in ("etc", "home/user", "var/log", "run", "usr/local/bin", "dev", "proc")]
+    ops: list[list[Any]] = [["dir", sub, 0o755] for sub in ("etc", "etc/alternatives", "home/user", "var/log", "run", "usr/local/bin", "dev", "proc")]
     ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777]]
     ops += [["link", name, f"usr/{name}"] for name in USR_LINKS]
     ops += [
         ["file", "etc/hostname", guest.name + "\n", 0o644],
-        ["file", "etc/os-release", ALPINE_RELEASE if alpine else DEBIAN_RELEASE, 0o644],
+        ["file", "etc/os-release", distro.os_release, 0o644],
         ["file", "etc/passwd", (
             f"root:x:0:0:root:/root:{shell}\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
             f"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nuser:x:1000:1000:User,,,:/home/user:{shell}\n"
@@ -82,23 +97,38 @@ def layout(guest: Guest, journalctl: str) -> list[list[Any]]:
     ]
     if not alpine:
         ops.append(["file", "etc/bash.bashrc", BASH_BASHRC, 0o644])
+    # Debian machines reach awk, editor, pager, ... in their /usr through /etc/alternatives; the
+    # container's /etc needs the same links, or `awk` is "not found" in every container.
+    ops += [["link", f"etc/alternatives/{name}", target] for name, target in machine_alternatives()]
     if os.path.exists("/etc/localtime"):
         # Same zone as the node, so journal times inside and outside agree.
         ops.append(["copy", "etc/localtime", "/etc/localtime", 0o644])
     if guest.systemd:
-        ops += [["dir", "run/systemd/system", 0o755], ["copy", "usr/local/bin/journalctl", journalctl, 0o755]]
+        ops += [["dir", "run/systemd/system", 0o755], ["copy", "usr/local/bin/journalctl", f"{tools_dir}/journalctl", 0o755]]
         ops.append(["file", "var/log/journal.jsonl", "", 0o644])
     else:
         ops.append(["file", "var/log/messages", "", 0o644])
+    # Package and service managers: one copy of each tool, the distribution's command names as links.
+    ops += [["dir", sub, 0o755] for sub in ("usr/local/sbin", "usr/local/lib/pvesim", "var/lib/pvesim")]
+    for tool, commands in (("pkgtool", distro.package_commands), ("svctool", distro.service_commands)):
+        ops.append(["copy", f"usr/local/lib/pvesim/{tool}", f"{tools_dir}/{tool}", 0o755])
+        ops += [["link", f"usr/local/bin/{command}", f"../lib/pvesim/{tool}"] for command in commands]
+    ops.append(["file", "var/lib/pvesim/packages", initial_record(distro.os_id), 0o644])
+    if distro.openrc:
+        # OpenRC is running (/run/openrc) with its usual runlevels; services go to /etc/init.d.
+        ops += [["dir", sub, 0o755] for sub in ("run/openrc/started", "etc/init.d", "etc/runlevels/boot", "etc/runlevels/default")]
+        ops.append(["file", "run/openrc/softlevel", "default\n", 0o644])
+    else:
+        ops.append(["dir", "etc/systemd/system", 0o755])
     return ops
 
 
-def guest_state(guest: Guest, rootfs: Path, journalctl: str) -> dict[str, Any]:
+def guest_state(guest: Guest, rootfs: Path, tools_dir: str) -> dict[str, Any]:
     """What pct needs to know about a container (tools/pct.py), including how to create its filesystem."""
     return {
         "vmid": guest.vmid, "node": guest.node, "status": guest.status, "hostname": guest.name,
         "ostype": str(guest.config.get("ostype", "debian")), "systemd": guest.systemd, "rootfs": str(rootfs),
-        "config": {key: guest.config[key] for key in sorted(guest.config)}, "layout": layout(guest, journalctl),
+        "config": {key: guest.config[key] for key in sorted(guest.config)}, "layout": layout(guest, tools_dir),
     }
 
 
@@ -120,8 +150,11 @@ class ContainerFs:
         self.root = state_dir / "containers"
         self.root.mkdir(parents=True, exist_ok=True)
         self.python, self.ro_binds = container_python()
-        self.journalctl = self.root / ".tools" / "journalctl"
+        self.tools_dir = self.root / ".tools"
+        self.journalctl = self.tools_dir / "journalctl"
         tools.install("journalctl", self.journalctl, self.python, {"journal": "/var/log/journal.jsonl", "hostname": None})
+        for name in ("pkgtool", "svctool"):
+            tools.install(name, self.tools_dir / name, self.python, {})
         self._written: dict[int, str] = {}
         self._shape: dict[int, tuple[bool, str]] = {}
 
@@ -141,7 +174,7 @@ class ContainerFs:
         """Create the filesystem now (a container console needs it)."""
         rootfs = self.rootfs(guest.vmid)
         rootfs.parent.mkdir(exist_ok=True)
-        apply_layout(str(rootfs), layout(guest, str(self.journalctl)))
+        apply_layout(str(rootfs), layout(guest, str(self.tools_dir)))
         self._adjust(guest, rootfs)
         return rootfs
 
@@ -175,7 +208,7 @@ class ContainerFs:
                 self.ensure(guest)
             elif rootfs.is_dir():
                 self._adjust(guest, rootfs)
-            text = json.dumps(guest_state(guest, rootfs, str(self.journalctl)), sort_keys=True, default=str)
+            text = json.dumps(guest_state(guest, rootfs, str(self.tools_dir)), sort_keys=True, default=str)
             if self._written.get(guest.vmid) != text:
                 rootfs.parent.mkdir(exist_ok=True)
                 _write_atomic(self.state_path(guest.vmid), text + "\n")

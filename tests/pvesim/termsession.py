@@ -39,6 +39,7 @@ PTY_BACKLOG = 64 * 1024
 WS_BACKLOG = 1024 * 1024
 """Output waiting for the client beyond this stops reading the pty."""
 READ_SIZES = (4096,) * 14 + (1024,) * 3 + (100,) * 2 + (7,)
+FRAME_SIZES = (128 * 1024,) * 12 + (4096,) * 4 + (1024, 100, 7)
 """Pty read sizes to choose from: mostly termproxy's 4 KiB, sometimes tiny, so frame boundaries fall anywhere."""
 OK_MERGE_WAIT = 0.3
 """When `OK` is held back to share a frame with the first output, it goes alone after this long."""
@@ -297,13 +298,24 @@ class TermSession:
         for _attempt in range(64):
             if self.out_bytes >= WS_BACKLOG:
                 return
-            try:
-                data = child.read(self.rng.choice(READ_SIZES))
-            except EOFError:
-                self._child_ended()
-            if data is None:
+            # termproxy reads the pty until EAGAIN into its buffer, then writes it to pveproxy, which
+            # forwards what one TCP read returns (up to 128 KiB) as one frame (§4.3, §4.4 step 8): frames
+            # are mostly as big as what was available, sometimes small.
+            cap = self.rng.choice(FRAME_SIZES)
+            chunk = bytearray()
+            while len(chunk) < cap:
+                try:
+                    data = child.read(min(cap - len(chunk), self.rng.choice(READ_SIZES)))
+                except EOFError:
+                    if chunk:
+                        self._emit(bytes(chunk))
+                    self._child_ended()
+                if data is None:
+                    break
+                chunk += data
+            if not chunk:
                 return
-            self._emit(data)
+            self._emit(bytes(chunk))
 
     def _child_ended(self) -> NoReturn:
         """termproxy's `error reading from pty` exit: flush what it has, or lose it with --drop-last-bytes."""

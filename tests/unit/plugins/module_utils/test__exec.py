@@ -11,6 +11,8 @@ Commands run directly on this machine (there is no ``pct`` here).
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import os
 import pty
 import select
@@ -137,8 +139,14 @@ def test_signal_death() -> None:
 
 
 def test_ten_megabytes_of_output() -> None:
-    result = run(["head", "-c", str(10 * 1024 * 1024), "/dev/zero"])
+    result = run(["head", "-c", str(10 * 1024 * 1024), "/dev/zero"])  # travels gzip-compressed
     assert result.rc == 0 and len(result.stdout) == 10 * 1024 * 1024 and set(result.stdout) == {0}
+
+
+def test_large_incompressible_output_both_streams() -> None:
+    result = run(["sh", "-c", "head -c 3000000 /dev/urandom | tee /dev/stderr | md5sum"])
+    assert result.rc == 0 and len(result.stderr) == 3000000
+    assert result.stdout.split()[0].decode() == hashlib.md5(result.stderr).hexdigest()
 
 
 def test_unicode_arguments_and_output() -> None:
@@ -203,11 +211,13 @@ def test_stream_mode_ends_after_its_time() -> None:
 # ------------------------------------------------------------------------ pure parts
 
 @settings(max_examples=200, deadline=None)
-@given(stdout=st.binary(max_size=3000), stderr=st.binary(max_size=500), rc=st.integers(0, 255), cuts=st.lists(st.integers(1, 200), max_size=40))
-def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int]) -> None:
+@given(stdout=st.binary(max_size=3000), stderr=st.binary(max_size=500), rc=st.integers(0, 255), cuts=st.lists(st.integers(1, 200), max_size=40),
+       gzipped=st.booleans())
+def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int], gzipped: bool) -> None:
     nonce = "n0nce"
-    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d\n" % (rc, len(stdout), len(stderr)) + base64.encodebytes(stdout)
-              + b"\nPVEOPS-SEP-n0nce\n" + base64.encodebytes(stderr) + b"\nPVEOPS-END-n0nce\n")
+    wire = gzip.compress(stdout) if gzipped else stdout
+    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d %s p\n" % (rc, len(stdout), len(stderr), b"z" if gzipped else b"p")
+              + base64.encodebytes(wire) + b"\nPVEOPS-SEP-n0nce\n" + base64.encodebytes(stderr) + b"\nPVEOPS-END-n0nce\n")
     buffer = OutputBuffer()
     position = 0
     result = None
@@ -232,7 +242,7 @@ def test_frames_stay_whole_and_small(data: bytes, limit: int) -> None:
 
 def test_damaged_output_is_an_error() -> None:
     buffer = OutputBuffer()
-    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0 p p\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
     with pytest.raises(PveError, match="stdout arrived incomplete"):
         parse_capture(buffer, "n")
 
