@@ -8,7 +8,7 @@
 """Proxmox VE tasks: UPID parsing and waiting for a task to end (pve-protocol.md §3.7).
 
 Polling starts fast (tasks of containers often take well under a second) and backs off to
-at most 300 ms, so a module returns soon after its task ends without hammering the API.
+at most 200 ms, so a module returns soon after its task ends without hammering the API.
 ``OK`` and ``WARNINGS: n`` are successes, as PVE itself counts them (GoDoxy failed on
 warnings, §6.2 item 15); anything else fails at once with the task's error line and the
 tail of its log.
@@ -32,7 +32,7 @@ _UPID = re.compile(
 _WARNINGS = re.compile(r"^WARNINGS: (\d+)$")
 
 POLL_FIRST = 0.05
-POLL_MAX = 0.3
+POLL_MAX = 0.2  # worst case 200 ms between the end of a task and noticing it
 POLL_GROWTH = 1.5
 LOG_TAIL_LINES = 20
 
@@ -74,7 +74,7 @@ def is_success(exitstatus: str) -> bool:
 
 
 def poll_intervals(first: float = POLL_FIRST, maximum: float = POLL_MAX) -> t.Iterator[float]:
-    """50 ms, 75 ms, 112 ms, … capped at 300 ms."""
+    """50 ms, 75 ms, 112 ms, … capped at 200 ms."""
     delay = first
     while True:
         yield delay

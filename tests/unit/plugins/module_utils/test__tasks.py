@@ -32,11 +32,11 @@ def test_exit_statuses() -> None:
     assert not is_success("CT is locked (backup)") and not is_success("WARNINGS: x") and not is_success("unexpected status")
 
 
-def test_polling_starts_fast_and_caps_at_300_ms() -> None:
+def test_polling_starts_fast_and_caps_at_200_ms() -> None:
     delays = list(itertools.islice(poll_intervals(), 12))
     assert delays[0] < 0.1
     assert delays == sorted(delays)
-    assert max(delays) == 0.3
+    assert max(delays) == 0.2
 
 
 @pytest.mark.parametrize(("action", "status", "endpoint"), [
