@@ -63,7 +63,7 @@ class ApiApp:
         state: dict[str, Any] = {"params": {}, "authid": None}
         faults = self.services.faults
         # A websocket upgrade is a terminal session: it can only get the terminal kinds (api/terminal.py).
-        kind = None if _is_upgrade(req) else faults.roll_request()
+        kind = None if _is_upgrade(req) else faults.roll_request(req.method, req.path.removeprefix("/api2/json"))
         if kind in NOT_APPLIED:
             resp = self._refuse(req, kind, state)
         else:

@@ -14,6 +14,7 @@ same seed and the same request order injects the same faults.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import threading
 import time
@@ -33,7 +34,7 @@ WS_DROP_WINDOW = (0.2, 1.5)
 MAX_SLOW_MS = 600000.0
 MAX_RECORDS = 50000
 """Injected faults kept for GET /_sim/faults; older ones are forgotten (and counted in `forgotten`)."""
-SETTING_KEYS = ("rate", "kinds", "seed", "slow_ms")
+SETTING_KEYS = ("rate", "kinds", "seed", "slow_ms", "match")
 
 
 @dataclass
@@ -75,6 +76,15 @@ def check_slow_ms(value: Any) -> float:
     return float(value)
 
 
+def _check_match(value: Any) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    try:
+        return re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"match is not a regular expression: {exc}") from None
+
+
 def _check_seed(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"seed must be an integer or null, got {value!r}")
@@ -93,6 +103,9 @@ class FaultInjector:
         self._rng = random.Random()
         self._reseed(_check_seed(seed))
         self._armed_after_bytes: int | None = None
+        # Only requests whose "METHOD /path" (path without /api2/json) matches get faults: tests aim
+        # a fault at one kind of call (say every action POST) without breaking the rest.
+        self._match: re.Pattern[str] | None = None
         self._records: list[dict[str, Any]] = []
         self._forgotten = 0
 
@@ -116,7 +129,8 @@ class FaultInjector:
 
     def _settings(self) -> dict[str, Any]:
         armed = None if self._armed_after_bytes is None else {"after_bytes": self._armed_after_bytes}
-        return {"rate": self._rate, "kinds": list(self._kinds), "seed": self._seed, "slow_ms": self._slow_ms, "armed_drop": armed}
+        return {"rate": self._rate, "kinds": list(self._kinds), "seed": self._seed, "slow_ms": self._slow_ms, "armed_drop": armed,
+                "match": None if self._match is None else self._match.pattern}
 
     def update(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Change any subset of rate/kinds/seed/slow_ms (all checked before any is applied); returns the settings."""
@@ -127,7 +141,10 @@ class FaultInjector:
         kinds = parse_kinds(body["kinds"]) if "kinds" in body else None
         slow_ms = check_slow_ms(body["slow_ms"]) if "slow_ms" in body else None
         seed = _check_seed(body.get("seed"))
+        match = _check_match(body["match"]) if "match" in body else None
         with self._lock:
+            if "match" in body:
+                self._match = match
             if rate is not None:
                 self._rate = rate
             if kinds is not None:
@@ -148,9 +165,11 @@ class FaultInjector:
 
     # --- decisions -----------------------------------------------------------------------------------
 
-    def roll_request(self) -> str | None:
-        """The fault for one plain API request, or None."""
+    def roll_request(self, method: str = "GET", path: str = "/") -> str | None:
+        """The fault for one plain API request (`path` without /api2/json), or None."""
         with self._lock:
+            if self._match is not None and not self._match.search(f"{method} {path}"):
+                return None
             return self._roll(tuple(k for k in self._kinds if k in API_KINDS))
 
     def session_fault(self) -> SessionFault | None:

@@ -220,7 +220,7 @@ class SimProcess:
         return result
 
     def set_faults(self, **settings: Any) -> dict[str, Any]:
-        """`POST /_sim/faults` with any of rate, kinds, seed, slow_ms; returns the new settings (`rate=0` turns faults off)."""
+        """`POST /_sim/faults` with any of rate, kinds, seed, slow_ms, match; returns the new settings (`rate=0` turns faults off)."""
         result: dict[str, Any] = self._control("POST", "faults", settings)
         return result
 

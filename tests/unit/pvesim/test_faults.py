@@ -91,7 +91,7 @@ def test_settings_cli_and_validation(fsim: SimProcess) -> None:
     assert settings["rate"] == 0.0 and settings["kinds"] == list(ALL_KINDS) and settings["seed"] == 5
     assert settings["injected"] == [] and settings["armed_drop"] is None and settings["forgotten"] == 0
     changed = fsim.set_faults(rate=0.05, kinds=["500", "reset-after"], seed=1, slow_ms=500)
-    assert changed == {"rate": 0.05, "kinds": ["500", "reset-after"], "seed": 1, "slow_ms": 500.0, "armed_drop": None}
+    assert changed == {"rate": 0.05, "kinds": ["500", "reset-after"], "seed": 1, "slow_ms": 500.0, "armed_drop": None, "match": None}
     for bad in ({"rate": 2}, {"rate": "0.5"}, {"kinds": ["500", "teapot"]}, {"slow_ms": -1}, {"seed": "x"}, {"colour": 1}):
         with pytest.raises(SimError, match="400"):
             fsim.set_faults(**bad)
@@ -283,3 +283,16 @@ def test_drop_after_bytes(fsim: SimProcess, root: Api) -> None:
     [injected] = fsim.faults()["injected"]
     assert (injected["kind"], injected["trigger"], injected["after_bytes"]) == ("ws-drop", "control", 10)
     assert _entry(fsim, "/nodes/pve1/vncwebsocket")["fault"] == "ws-drop"
+
+
+
+def test_match_aims_faults_at_some_requests(fsim: SimProcess, token: Api) -> None:
+    """`match` limits plain-request faults to the calls whose "METHOD /path" matches."""
+    fsim.set_faults(rate=1.0, kinds=["500"], match=r"^GET /nodes/pve2/")
+    try:
+        assert token.session.get(token.base + "/nodes/pve1/status").status_code == 200
+        assert token.session.get(token.base + "/nodes/pve2/status").status_code == 500
+        assert [entry["path"] for entry in fsim.faults()["injected"]] == ["/api2/json/nodes/pve2/status"]
+        assert fsim.faults()["match"] == "^GET /nodes/pve2/"
+    finally:
+        fsim.set_faults(match=None)
