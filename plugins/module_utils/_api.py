@@ -26,10 +26,11 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._config import Conn
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
     ApiError,
     AuthError,
-    NotFound,
     NodeUnreachable,
+    NotFound,
     PermissionDenied,
     PveConnectionError,
+    PveError,
     PveTimeout,
     TlsError,
 )
@@ -361,6 +362,9 @@ class ApiClient:
         read_timeout = timeout or config.timeout
         with self._count_lock:
             self.request_count += 1
+        # The errors are raised after the except blocks: raised inside, they would keep the library's
+        # exception (and through its traceback the failed connection) alive as their __context__.
+        error: PveError
         try:
             return self._session.request(
                 method, url,
@@ -372,18 +376,18 @@ class ApiClient:
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
-            raise TlsError(tls_error_message(config, exc)) from None
+            error = TlsError(tls_error_message(config, exc))
         except requests.exceptions.ConnectTimeout:
-            raise PveConnectionError(f"connecting to {config.base_url} timed out", not_sent=True) from None
+            error = PveConnectionError(f"connecting to {config.base_url} timed out", not_sent=True)
         except requests.exceptions.ReadTimeout:
-            raise PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s "
-                             "(api_timeout)") from None
+            error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
         except requests.exceptions.ConnectionError as exc:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"
-            raise PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}", not_sent=not_sent) from None
+            error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}", not_sent=not_sent)
         except requests.exceptions.RequestException as exc:
-            raise PveConnectionError(f"{method} {path} to {config.base_url} failed: {_root_cause(exc)}") from None
+            error = PveConnectionError(f"{method} {path} to {config.base_url} failed: {_root_cause(exc)}")
+        raise error
 
     def _decode(self, method: str, path: str, response: t.Any, envelope: bool = False) -> t.Any:
         status = response.status_code

@@ -94,6 +94,7 @@ class TerminalSession:
         if not HAS_WEBSOCKET:
             raise PveError(f"the Python library 'websocket-client' is required for command execution: {WEBSOCKET_IMPORT_ERROR}")
         self.client = terminal_client(client)
+        self._own_client = self.client is not client  # a password client made for this terminal: closed with it
         self.node = node
         self.deadline = deadline
         self.cols = cols
@@ -116,7 +117,17 @@ class TerminalSession:
     # ------------------------------------------------------------------ opening
 
     def open(self) -> None:
-        """Create the termproxy, connect the websocket, authenticate and wait for ``OK``."""
+        """Create the termproxy, connect the websocket, authenticate and wait for ``OK``.
+
+        On any failure everything opened so far is closed again.
+        """
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
         answer = self.client.post(api_path("nodes", self.node, "termproxy"))
         if not isinstance(answer, dict) or "ticket" not in answer or "port" not in answer:
             raise PveError(f"termproxy on node {self.node} returned no ticket/port")
@@ -218,6 +229,9 @@ class TerminalSession:
     def close(self) -> None:
         """Close our side: termproxy sees EOF, ends the shell and its task with OK (§4.4 step 8)."""
         ws, self._ws = self._ws, None
+        self._reader = None
+        if self._own_client:
+            self.client.close()
         if ws is None:
             return
         try:
