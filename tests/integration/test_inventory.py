@@ -170,3 +170,11 @@ def test_two_clusters_with_the_same_names(ansible: Ansible, tmp_path_factory: py
     assert len([name for name in hostvars if hostvars[name]["pve_type"] == "lxc"]) == 26
     assert "db-101.homelab-2" in data["pve_cluster_homelab_2"]["hosts"]
     assert "db-101.homelab-1" in data["pve_node_pve1_homelab_1"]["hosts"]
+
+
+def test_qemu_guests_with_the_guest_agent(ansible: Ansible) -> None:
+    data, _stderr = list_inventory(ansible, inventory_file(ansible.workdir, "qemu.pve.yml", "want_qemu: true\n"))
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["gateway-vm"]["pve_type"] == "qemu" and hostvars["gateway-vm"]["ansible_host"] == "10.0.0.200"
+    assert "ansible_host" not in hostvars["win-vm"]  # stopped: no agent to ask
+    assert {"gateway-vm", "win-vm"} <= set(data["pve_qemu"]["hosts"])
