@@ -158,7 +158,7 @@ class TerminalSession:
             sock.close()
             raise PveConnectionError(f"websocket to the terminal of node {self.node} failed: {exc}") from None
         self._ws = ws
-        self._reader = FrameReader(ws.sock)
+        self._reader = FrameReader(sock)  # the socket the library now speaks websocket on
         self.opened_at = time.monotonic()
         self._send_raw(f"{self.user}:{ticket}\n".encode())
         received = b""
