@@ -48,51 +48,29 @@ _raw:
 
 import typing as t
 
-from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import memoized_snapshot, snapshot
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_nodes, split_term
-
-_NO_DEFAULT = object()
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._lookup import ReverseLookupBase
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_nodes
 
 
-class LookupModule(LookupBase):
+class LookupModule(ReverseLookupBase):
     """Host name, IP address or alias → node name."""
 
-    def run(self, terms: list[t.Any], variables: dict[str, t.Any] | None = None, **kwargs: t.Any) -> list[t.Any]:
-        """Resolve each term."""
-        default = kwargs.pop("default", _NO_DEFAULT)
-        self.set_options(var_options=variables, direct=kwargs)
-        try:
-            config = config_from(plugin_connection_options(self))
-        except AnsibleError as exc:
-            raise AnsibleLookupError(f"pveops.proxmox.pve_node: {exc}") from None
+    NAME = "pveops.proxmox.pve_node"
+    WHAT = "node"
 
-        def take() -> dict[str, t.Any]:
-            client = new_client(config)
-            try:
-                with pve_errors("pveops.proxmox.pve_node: "):
-                    return snapshot([client], want_ips=False)
-            finally:
-                client.close()
+    def snapshot_options(self) -> dict[str, t.Any]:
+        """Nodes only: no address lookups."""
+        return {"want_ips": False}
 
-        data = memoized_snapshot((config.base_url, config.authid, "nodes"), take)
-        results = []
-        for term in terms:
-            try:
-                query = split_term(term)
-            except ValueError as exc:
-                raise AnsibleLookupError(f"pveops.proxmox.pve_node: {exc}") from None
-            matches = find_nodes(data, hostname=query.get("hostname"), ip=query.get("ip"), alias=query.get("alias"))
-            if len(matches) > 1:
-                listing = "; ".join(f"{node['name']} in cluster {node['cluster']}" for node in matches)
-                raise AnsibleLookupError(f"pveops.proxmox.pve_node: {term!r} matches more than one node: {listing}")
-            if not matches:
-                if default is _NO_DEFAULT:
-                    raise AnsibleLookupError(f"pveops.proxmox.pve_node: no node matches {term!r}")
-                results.append(default)
-                continue
-            results.append(matches[0]["name"])
-        return results
+    def find(self, data: Snapshot, query: dict[str, str]) -> list[dict[str, t.Any]]:
+        """Nodes matching the host name, else the address, else the alias."""
+        return find_nodes(data, hostname=query.get("hostname"), ip=query.get("ip"), alias=query.get("alias"))
+
+    def describe(self, match: dict[str, t.Any]) -> str:
+        """``pve1 in cluster homelab``."""
+        return f"{match['name']} in cluster {match['cluster']}"
+
+    def result(self, match: dict[str, t.Any]) -> t.Any:
+        """The node name."""
+        return match["name"]

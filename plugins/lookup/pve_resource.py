@@ -84,54 +84,32 @@ _raw:
 
 import typing as t
 
-from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._lookup import ReverseLookupBase
+from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_resources
 
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import memoized_snapshot, snapshot
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_resources, split_term
-
-_NO_DEFAULT = object()
+RESULT_KEYS = ("vmid", "name", "node", "type", "status", "ips", "tags", "pool", "cluster")
 
 
-class LookupModule(LookupBase):
+class LookupModule(ReverseLookupBase):
     """IP address or host name → guest."""
 
-    def run(self, terms: list[t.Any], variables: dict[str, t.Any] | None = None, **kwargs: t.Any) -> list[t.Any]:
-        """Resolve each term."""
-        default = kwargs.pop("default", _NO_DEFAULT)
-        self.set_options(var_options=variables, direct=kwargs)
-        want_qemu = bool(self.get_option("want_qemu"))
-        try:
-            config = config_from(plugin_connection_options(self))
-        except AnsibleError as exc:
-            raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {exc}") from None
+    NAME = "pveops.proxmox.pve_resource"
+    WHAT = "guest"
 
-        def take() -> dict[str, t.Any]:
-            client = new_client(config)
-            try:
-                with pve_errors("pveops.proxmox.pve_resource: "):
-                    return snapshot([client], want_qemu=want_qemu, concurrency=int(self.get_option("concurrency")))
-            finally:
-                client.close()
+    def snapshot_options(self) -> dict[str, t.Any]:
+        """Guests with their addresses (VMs too when asked)."""
+        return {"want_qemu": bool(self.get_option("want_qemu")), "concurrency": int(self.get_option("concurrency"))}
 
-        data = memoized_snapshot((config.base_url, config.authid, want_qemu), take)
-        results = []
-        for term in terms:
-            try:
-                query = split_term(term)
-            except ValueError as exc:
-                raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {exc}") from None
-            matches = find_resources(data, ip=query.get("ip"), hostname=query.get("hostname"), alias=query.get("alias"),
-                                     want_qemu=want_qemu)
-            if len(matches) > 1:
-                listing = "; ".join(f"{guest['type']} {guest['vmid']} ({guest.get('name')}) on {guest['node']}" for guest in matches)
-                raise AnsibleLookupError(f"pveops.proxmox.pve_resource: {term!r} matches more than one guest: {listing}")
-            if not matches:
-                if default is _NO_DEFAULT:
-                    raise AnsibleLookupError(f"pveops.proxmox.pve_resource: no guest matches {term!r}")
-                results.append(default)
-                continue
-            guest = matches[0]
-            results.append({key: guest.get(key) for key in ("vmid", "name", "node", "type", "status", "ips", "tags", "pool", "cluster")})
-        return results
+    def find(self, data: Snapshot, query: dict[str, str]) -> list[dict[str, t.Any]]:
+        """Guests matching the address, else the host name, else the alias."""
+        return find_resources(data, ip=query.get("ip"), hostname=query.get("hostname"), alias=query.get("alias"),
+                              want_qemu=bool(self.get_option("want_qemu")))
+
+    def describe(self, match: dict[str, t.Any]) -> str:
+        """``lxc 109 (app) on pve2``."""
+        return f"{match['type']} {match['vmid']} ({match.get('name')}) on {match['node']}"
+
+    def result(self, match: dict[str, t.Any]) -> t.Any:
+        """The documented keys of the guest."""
+        return {key: match.get(key) for key in RESULT_KEYS}

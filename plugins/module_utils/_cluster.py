@@ -137,6 +137,17 @@ class Cluster:
         """The cluster name (the node name for a standalone node)."""
         return self.info().name
 
+    def check_node(self, node: str | None) -> None:
+        """Raise NotFound, listing the nodes there are, when ``node`` is given and not in the cluster."""
+        if node is not None and self.info().node(node) is None:
+            available = ", ".join(known.name for known in self.info().nodes) or "none"
+            raise NotFound(f"node {node!r} not found; available nodes: {available}")
+
+    def find_container(self, vmid: int | None, name: str | None, node: str | None) -> Guest:
+        """The one container with this vmid or name (on ``node`` when given); NotFound or Ambiguous otherwise."""
+        self.check_node(node)
+        return find_guest(self.guests("lxc"), vmid=vmid, name=name, node=node)
+
     def guests(self, kind: str | None = "lxc") -> list[Guest]:
         """All guests of the cluster, ``kind`` ``lxc``, ``qemu`` or ``None`` for both; one request."""
         entries = self.client.get("/cluster/resources", {"type": "vm"}) or []

@@ -167,8 +167,7 @@ task_log:
 
 import typing as t
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import find_guest
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status, lxc_path, read_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 from ansible_collections.pveops.proxmox.plugins.module_utils._power import ACTIONS, plan, run_action, startup_with_down
@@ -202,11 +201,7 @@ def main() -> None:
     deadline = Deadline(params["timeout"])
 
     with module.pve_errors(**result):
-        cluster = module.cluster()
-        if params["node"] is not None and cluster.info().node(params["node"]) is None:
-            available = ", ".join(node.name for node in cluster.info().nodes)
-            raise NotFound(f"node {params['node']!r} not found; available nodes: {available}")
-        guest = find_guest(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
+        guest = module.cluster().find_container(params["vmid"], params["name"], params["node"])
         client = module.client
         node, vmid = guest.node, guest.vmid
         result.update(vmid=vmid, node=node, name=guest.name)

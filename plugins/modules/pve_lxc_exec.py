@@ -217,8 +217,7 @@ import datetime
 import shlex
 import typing as t
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import find_guest
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, NotFound, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN, Guard, container_argv, run_capture, validate_word
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
@@ -288,11 +287,7 @@ def main() -> None:
         argv = command_argv(params)
         result["cmd"] = argv
         environment = {str(key): str(value) for key, value in (params["environment"] or {}).items()}
-        cluster = module.cluster()
-        if params["node"] is not None and cluster.info().node(params["node"]) is None:
-            available = ", ".join(node.name for node in cluster.info().nodes)
-            raise NotFound(f"node {params['node']!r} not found; available nodes: {available}")
-        guest = find_guest(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
+        guest = module.cluster().find_container(params["vmid"], params["name"], params["node"])
         result.update(vmid=guest.vmid, node=guest.node)
         status = current_status(module.client, guest.node, guest.vmid).get("status")
         if status != "running":

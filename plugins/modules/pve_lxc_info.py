@@ -153,9 +153,7 @@ def main() -> None:
         module.fail_json(msg=f"concurrency must be at least 1, got {params['concurrency']}")
     with module.pve_errors(containers=[]):
         cluster = module.cluster()
-        if params["node"] is not None and cluster.info().node(params["node"]) is None:
-            available = ", ".join(node.name for node in cluster.info().nodes)
-            raise NotFound(f"node {params['node']!r} not found; available nodes: {available}")
+        cluster.check_node(params["node"])
         guests = select_guests(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
         if not guests and params["vmid"] is not None:
             raise NotFound(f"container {params['vmid']} not found" + (f" on node {params['node']!r}" if params["node"] else ""))

@@ -208,8 +208,7 @@ def main() -> None:
         cluster = module.cluster()
         client = module.client
         info = cluster.info()
-        if params["node"] is not None and info.node(params["node"]) is None:
-            raise NotFound(f"node {params['node']!r} not found; available nodes: {', '.join(node.name for node in info.nodes)}")
+        cluster.check_node(params["node"])
         if params["node"] is not None:
             node_names = [params["node"]]
         else:

@@ -132,8 +132,7 @@ vmid:
 import datetime
 import typing as t
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import find_guest
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, NotFound, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN
 from ansible_collections.pveops.proxmox.plugins.module_utils._logs import (
     SOURCE_JOURNAL_API,
@@ -214,9 +213,7 @@ def main() -> None:
         client = module.client
         cluster = module.cluster()
         container = params["vmid"] is not None or params["name"] is not None
-        if params["node"] is not None and cluster.info().node(params["node"]) is None:
-            available = ", ".join(node.name for node in cluster.info().nodes)
-            raise NotFound(f"node {params['node']!r} not found; available nodes: {available}")
+        cluster.check_node(params["node"])
         terminal_needed = container or files or (services and (params["cursor"] or follow))
         if terminal_needed and not has_root_login(client):
             raise PveError(LOGIN_REQUIRED_MESSAGE.replace("command execution", "this log source"))
@@ -224,7 +221,7 @@ def main() -> None:
         if container:
             if params["cursor"]:
                 raise ConfigError("cursor applies to the node journal only, not to container logs")
-            guest = find_guest(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
+            guest = cluster.find_container(params["vmid"], params["name"], params["node"])
             status = current_status(client, guest.node, guest.vmid).get("status")
             if status != "running":
                 raise PveError(f"{guest.describe()} is {status}; its logs can be read only while it runs")
