@@ -52,6 +52,7 @@ _ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\
 _LOGIN_PROMPT = re.compile(rb"(^|[\r\n])[^\r\n]*login: *$|Password: *$")
 
 SETTLE_QUIET = 0.1  # the banner has been quiet this long: the login shell is reading input
+QUIET = 0.3  # output paused this long while we wait for the nonce: look for a login prompt
 SETTLE_MAX = 2.0
 READY_TIMEOUT = 20.0
 KILL_GRACE = 5  # seconds between TERM and KILL when the command's time is up
@@ -327,12 +328,17 @@ class NodeShell:
     def __exit__(self, *exc_info: t.Any) -> None:
         self.session.close()
 
-    def _receive(self, deadline: Deadline, what: str) -> bool:
+    def receive(self, deadline: Deadline, what: str) -> bool:
+        """Read more output into the buffer; False once the connection closed."""
         chunk = self.session.read(deadline, what)
         if chunk is None:
             return False
         self.buffer.feed(chunk)
         return True
+
+    def send(self, data: bytes) -> None:
+        """Send raw input after the script started (the tty is raw: bytes arrive unchanged)."""
+        self.session.send(data)
 
     def start(self, script: bytes) -> None:
         """Type the bootstrap line, wait for the readiness nonce, then send the script."""
@@ -342,8 +348,7 @@ class NodeShell:
         ready = b"PVEOPS-READY-" + self.nonce.encode()
         wait = Deadline(min(READY_TIMEOUT, self.deadline.remaining()))
         while self.buffer.find(ready) < 0:
-            self._check_login_prompt()
-            if not self._receive(wait, "answer from the node shell"):
+            if not self._receive_or_quiet(wait, "answer from the node shell"):
                 raise PveConnectionError(f"the terminal of node {self.node} closed before the shell was ready "
                                          f"(output: {clean_line(bytes(self.buffer.data[-300:]))!r})")
         self.ready_at = time.monotonic()
@@ -353,6 +358,19 @@ class NodeShell:
         self.buffer = OutputBuffer()
         self.buffer.feed(rest)
         self.session.send(payload)
+
+    def _receive_or_quiet(self, wait: Deadline, what: str) -> bool:
+        """Receive with ``wait``; when the output pauses, check whether it paused at a login prompt.
+
+        Only a pause makes a prompt a prompt: "Last login: …" can end a frame too.
+        """
+        try:
+            return self.receive(Deadline(min(QUIET, wait.remaining())), what)
+        except PveTimeout:
+            self._check_login_prompt()
+            if wait.expired():
+                raise PveTimeout(f"no {what} from node {self.node} within {wait.seconds:g} s") from None
+            return True
 
     def _settle(self) -> None:
         """Let the banner finish before typing (bounded), so that ``login`` cannot flush our input.
@@ -364,25 +382,17 @@ class NodeShell:
         while not wait.expired():
             piece = Deadline(min(SETTLE_QUIET, wait.remaining())) if self.buffer.data else wait
             try:
-                if not self._receive(piece, "banner"):
+                if not self.receive(piece, "banner"):
                     raise PveConnectionError(f"the terminal of node {self.node} closed right after opening")
             except PveTimeout:
                 if self.buffer.data:
+                    self._check_login_prompt()
                     break
-            self._check_login_prompt()
 
     def _check_login_prompt(self) -> None:
         tail = _ANSI.sub(b"", bytes(self.buffer.data[-200:]))
         if _LOGIN_PROMPT.search(tail):
             raise LoginRequired(LOGIN_REQUIRED_MESSAGE + f" (connected as {self.session.user})")
-
-    def send(self, data: bytes) -> None:
-        """Send raw input after the script started (the tty is raw: bytes arrive unchanged)."""
-        self.session.send(data)
-
-    def receive(self, deadline: Deadline, what: str) -> bool:
-        """Read more output into the buffer; False once the connection closed."""
-        return self._receive(deadline, what)
 
 
 def run_capture(client: ApiClient, node: str, command: t.Sequence[str], stdin: bytes = b"",

@@ -18,7 +18,7 @@ from pvesim.ctfs import layout, machine_alternatives
 from pvesim.distros import distro_of
 from pvesim.harness import SimProcess
 from pvesim.model import Guest
-from pvesim.tools.pkgtool import CATALOGUES, initial_record
+from pvesim.packages import CATALOGUES, initial_record
 from term_client import NEEDS_BWRAP
 
 NODES = {301: "pve1", 302: "pve1", 303: "pve2", 304: "pve2", 305: "pve1", 306: "pve2", 308: "pve1", 310: "pve1", 312: "pve1", 313: "pve2"}
@@ -73,8 +73,8 @@ def test_layout_gives_each_distribution_its_tools(ostype: str, os_id: str, comma
 
 
 def test_fresh_databases() -> None:
-    assert "python3" not in CATALOGUES["debian"].base and "python3" not in CATALOGUES["fedora"].base
-    assert "python3" in CATALOGUES["centos"].base  # CentOS Stream's dnf is written in Python
+    assert "python3" not in CATALOGUES["debian"]["base"] and "python3" not in CATALOGUES["fedora"]["base"]
+    assert "python3" in CATALOGUES["centos"]["base"]  # CentOS Stream's dnf is written in Python
     assert initial_record("alpine").startswith("alpine-baselayout 3.6.5-r0\n")
 
 

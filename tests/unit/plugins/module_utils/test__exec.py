@@ -282,3 +282,49 @@ def test_options_after_the_program_may_start_with_a_dash() -> None:
     assert validate_word("-e", "cmd", allow_leading_dash=True) == "-e"
     with pytest.raises(ConfigError, match="cmd '-e' starts with '-'"):
         validate_word("-e", "cmd")
+
+
+class ScriptedSession:
+    """A terminal whose output arrives in given pieces (None = a pause)."""
+
+    def __init__(self, pieces: list[bytes | None], after_typing: list[bytes | None]) -> None:
+        self.pieces = list(pieces)
+        self.after_typing = after_typing
+        self.user = "root@pam"
+        self.sent: list[bytes] = []
+
+    def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
+        if not self.pieces:
+            deadline.sleep(deadline.remaining())
+            raise PveTimeout(f"no {what}")
+        piece = self.pieces.pop(0)
+        if piece is None:
+            deadline.sleep(deadline.remaining())
+            raise PveTimeout(f"no {what}")
+        return piece
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+        if data.startswith(b" stty raw"):
+            nonce = data.split(b"ADY-")[1].split(b"'")[0]
+            self.pieces += [piece.replace(b"NONCE", nonce) if piece else piece for piece in self.after_typing]
+
+
+def scripted_shell(session: ScriptedSession) -> _exec.NodeShell:
+    shell = _exec.NodeShell(t.cast(t.Any, None), "pve1", Deadline(10))
+    shell.session = t.cast(t.Any, session)
+    return shell
+
+
+def test_a_frame_ending_in_last_login_is_not_a_login_prompt() -> None:
+    session = ScriptedSession([b"Linux pve1 6.17\r\n\r\nLast login: ", b"Tue Nov 25 on pts/0\r\n", b"root@pve1:~# "],
+                              [b"echo...\r\nPVEOPS-READY-NONCE\n"])
+    scripted_shell(session).start(b"true")
+    assert len(session.sent) == 2  # the bootstrap line, then the script
+
+
+def test_a_real_login_prompt_fails_at_once() -> None:
+    session = ScriptedSession([b"\r\npve1 login: ", None], [])
+    with pytest.raises(_exec.LoginRequired, match="root@pam password login"):
+        scripted_shell(session).start(b"true")
+    assert session.sent == []  # nothing typed into the login prompt
