@@ -11,6 +11,7 @@ line and base64 — and the command must have seen the values unchanged.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shlex
 import typing as t
@@ -82,12 +83,13 @@ def test_argv_and_stdin(sim: SimProcess, client: ApiClient, argv: list[str], std
 def test_chdir_and_environment(sim: SimProcess, client: ApiClient, directory: str, environment: dict[str, str]) -> None:
     target = "/tmp/" + directory.replace("/", "_").replace("\0", "")
     assert run_in_101(client, ["mkdir", "-p", "--", target]).rc in (0, 1)
-    result = run_in_101(client, ["sh", "-c", 'pwd; env'], wrap={"chdir": target, "environment": environment})
-    lines = result.stdout.decode("utf-8", "replace")
+    # pwd, then the environment NUL-separated: values may hold any character, newlines included.
+    result = run_in_101(client, ["sh", "-c", 'printf "%s\\0" "$PWD"; env -0'], wrap={"chdir": target, "environment": environment})
+    entries = result.stdout.decode("utf-8", "surrogateescape").split("\0")
     if result.rc == 0:
+        assert entries[0] == os.path.normpath(target)
         for key, value in environment.items():
-            if "\n" not in value:
-                assert f"{key}={value}" in lines.splitlines()
+            assert f"{key}={value}" in entries
     assert_only_base64_typed(sim)
 
 

@@ -214,7 +214,8 @@ def test_a_stopped_container_is_started(ansible: Ansible) -> None:
 @pytest.mark.parametrize(("variables", "message"), [
     ({}, "lxc_bootstrap: one of lxc_bootstrap_vmid and lxc_bootstrap_name is required"),
     ({"lxc_bootstrap_vmid": "three-oh-one"}, "argument 'lxc_bootstrap_vmid' is of type str and we were unable to convert to int"),
-    ({"lxc_bootstrap_vmid": 301, "lxc_bootstrap_ssh_server": "perhaps"}, "argument 'lxc_bootstrap_ssh_server' is of type str and we were unable to convert to bool"),
+    ({"lxc_bootstrap_vmid": 301, "lxc_bootstrap_ssh_server": "perhaps"},
+     "argument 'lxc_bootstrap_ssh_server' is of type str and we were unable to convert to bool"),
     ({"lxc_bootstrap_vmid": 301, "lxc_bootstrap_package_manager": "zypper"},
      "value of lxc_bootstrap_package_manager must be one of: auto, apt, apk, dnf, yum, pacman, got: zypper"),
 ])
@@ -271,8 +272,8 @@ def test_connection_from_module_defaults_and_from_the_role_variable(ansible: Ans
 def test_key_for_another_user_next_to_an_existing_one(ansible: Ansible) -> None:
     sim = ansible.sim
     # The first key is there already, with another comment, a wrong mode and the wrong owner.
-    sh(sim, 313, f"mkdir -m 755 /home/user/.ssh && printf '%s' '{KEY.rsplit(' ', 1)[0]} old-comment' > /home/user/.ssh/authorized_keys"
-           " && chmod 644 /home/user/.ssh/authorized_keys")
+    existing = f"{KEY.rsplit(' ', 1)[0]} old-comment"
+    sh(sim, 313, f"mkdir -m 755 /home/user/.ssh && printf '%s' '{existing}' > /home/user/.ssh/authorized_keys && chmod 644 /home/user/.ssh/authorized_keys")
     run = bootstrap(ansible, lxc_bootstrap_vmid=313, lxc_bootstrap_user="user", lxc_bootstrap_authorized_key=f"{KEY}\n{OTHER_KEY}\n")
     assert run.rc == 0, run.output
     assert run.task("Authorize the SSH key for user")["result"]["stdout_lines"] == [
@@ -280,7 +281,7 @@ def test_key_for_another_user_next_to_an_existing_one(ansible: Ansible) -> None:
         "set /home/user/.ssh/authorized_keys to 0600, owner 1000:1000 (was 644 0:0)",
         f"add the ssh-ed25519 key ending in ...{OTHER_KEY.split()[1][-12:]} to /home/user/.ssh/authorized_keys",
     ]
-    assert sh(sim, 313, "cat /home/user/.ssh/authorized_keys") == f"{KEY.rsplit(' ', 1)[0]} old-comment\n{OTHER_KEY}\n"
+    assert sh(sim, 313, "cat /home/user/.ssh/authorized_keys") == f"{existing}\n{OTHER_KEY}\n"  # a newline was added first
     assert sh(sim, 313, "stat -c '%a %u:%g' /home/user/.ssh /home/user/.ssh/authorized_keys") == "700 1000:1000\n600 1000:1000\n"
 
 

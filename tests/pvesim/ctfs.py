@@ -32,8 +32,8 @@ from typing import Any
 from pvesim import tools
 from pvesim.distros import distro_of
 from pvesim.model import Cluster, Guest
+from pvesim.packages import initial_record, tool_config
 from pvesim.tools.pct import apply_layout
-from pvesim.tools.pkgtool import initial_record
 
 # Debian's default PS1, so a shell inside the container looks like one (`root@web:/# `).
 BASH_BASHRC = "[ -z \"$PS1\" ] && return\nPS1='${debian_chroot:+($debian_chroot)}\\u@\\h:\\w\\$ '\n"
@@ -153,8 +153,8 @@ class ContainerFs:
         self.tools_dir = self.root / ".tools"
         self.journalctl = self.tools_dir / "journalctl"
         tools.install("journalctl", self.journalctl, self.python, {"journal": "/var/log/journal.jsonl", "hostname": None})
-        for name in ("pkgtool", "svctool"):
-            tools.install(name, self.tools_dir / name, self.python, {})
+        tools.install("pkgtool", self.tools_dir / "pkgtool", self.python, tool_config())
+        tools.install("svctool", self.tools_dir / "svctool", self.python, {})
         self._written: dict[int, str] = {}
         self._shape: dict[int, tuple[bool, str]] = {}
 

@@ -14,17 +14,19 @@ Installing a package writes a few plausible files (openssh-server: /etc/ssh/sshd
 marker, its systemd unit or OpenRC script) under /etc or /usr/local, since the machine's /usr is
 read-only in the sandbox. Like the real packages, Debian's openssh-server enables and starts its
 service (when systemd runs) and Fedora's is enabled by the distribution's preset; through the
-container's `systemctl` (tools/svctool.py). Standard library only.
+container's `systemctl` (tools/svctool.py). The catalogue is pvesim/packages.py, baked into
+`_CONFIG_JSON` by pvesim.tools.install(). Standard library only.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 _CONFIG_JSON = "{}"  # replaced by pvesim.tools.install()
 
@@ -43,14 +45,14 @@ class Package:
     version: str
     depends: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
-    """Keys of FILES this package writes."""
+    """Keys of the configuration's `files` this package writes."""
     service: str = ""
     """The systemd unit or OpenRC service it ships."""
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """A distribution's repositories and fresh-install state."""
+    """A distribution's repositories and fresh-install state (pvesim/packages.py)."""
 
     arch: str
     base: dict[str, str]
@@ -62,103 +64,20 @@ class Catalogue:
     suite: str = ""
 
 
-SSHD_CONFIG = (
-    "# Written by the simulated openssh-server package (pvesim).\nInclude /etc/ssh/sshd_config.d/*.conf\n"
-    "KbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nPrintMotd no\nAcceptEnv LANG LC_*\n"
-)
-SSHD_MARKER = (
-    "#!/bin/sh\n# The simulated OpenSSH server (pvesim): it marks the package as installed; nothing listens.\n"
-    'case "$1" in -t|-T) exit 0 ;; esac\necho "sshd: pvesim does not run an SSH server" >&2\nexit 1\n'
-)
-_UNIT = "[Unit]\nDescription={desc}\nAfter=network.target\n\n[Service]\nExecStart=/usr/local/sbin/sshd -D\n\n[Install]\nWantedBy=multi-user.target\n"
-FILES: dict[str, tuple[str, int, str]] = {
-    "sshd_config": ("/etc/ssh/sshd_config", 0o644, SSHD_CONFIG),
-    "sshd": ("/usr/local/sbin/sshd", 0o755, SSHD_MARKER),
-    "ssh.service": (f"{UNIT_DIR}/ssh.service", 0o644, _UNIT.format(desc="OpenBSD Secure Shell server") + "Alias=sshd.service\n"),
-    "sshd.service": (f"{UNIT_DIR}/sshd.service", 0o644, _UNIT.format(desc="OpenSSH server daemon")),
-    "sshd.openrc": ("/etc/init.d/sshd", 0o755, '#!/sbin/openrc-run\n# The simulated openssh-server (pvesim).\ndescription="OpenBSD Secure Shell server"\n'
-                    "command=/usr/local/sbin/sshd\n"),
-}
+def _catalogues(config: dict[str, Any]) -> dict[str, Catalogue]:
+    found = {}
+    for key, entry in dict(config.get("catalogues", {})).items():
+        packages = {name: Package(str(p["version"]), tuple(p["depends"]), tuple(p["files"]), str(p["service"]))
+                    for name, p in dict(entry["packages"]).items()}
+        found[key] = Catalogue(str(entry["arch"]), dict(entry["base"]), packages, str(entry["mirror"]), str(entry["on_install"]),
+                               str(entry["suite"]))
+    return found
 
 
-def _debian_like(python: str, py: str, ssh: str, base: dict[str, str], mirror: str, suite: str, extra: dict[str, str]) -> Catalogue:
-    packages = {
-        "python3": Package(python, ("python3-minimal", f"python{py}")),
-        "python3-minimal": Package(python, (f"python{py}-minimal",)),
-        f"python{py}": Package(extra["pyfull"], (f"python{py}-minimal", f"libpython{py}-stdlib")),
-        f"python{py}-minimal": Package(extra["pyfull"]),
-        f"libpython{py}-stdlib": Package(extra["pyfull"]),
-        "openssh-server": Package(ssh, ("openssh-client", "openssh-sftp-server"), ("sshd_config", "sshd", "ssh.service"), "ssh"),
-        "openssh-client": Package(ssh),
-        "openssh-sftp-server": Package(ssh),
-        "sudo": Package(extra["sudo"]),
-        "curl": Package(extra["curl"]),
-    }
-    return Catalogue("amd64", base, packages, mirror, "start", suite)
-
-
-def _rpm_like(python: str, ssh: str, base: dict[str, str], mirror: str, on_install: str, extra: dict[str, str]) -> Catalogue:
-    packages = {
-        "python3": Package(python, ("python3-libs",)),
-        "python3-libs": Package(python),
-        "openssh-server": Package(ssh, ("openssh",), ("sshd_config", "sshd", "sshd.service"), "sshd"),
-        "openssh": Package(ssh),
-        "sudo": Package(extra["sudo"]),
-        "curl": Package(extra["curl"]),
-    }
-    return Catalogue("x86_64", base, packages, mirror, on_install)
-
-
-CATALOGUES: dict[str, Catalogue] = {
-    "debian": _debian_like(
-        "3.11.2-1+b1", "3.11", "1:9.2p1-2+deb12u3",
-        {"apt": "2.6.1", "base-files": "12.4+deb12u8", "bash": "5.2.15-2+b7", "coreutils": "9.1-1", "dpkg": "1.21.22",
-         "libc6": "2.36-9+deb12u9"},
-        "http://deb.debian.org/debian", "bookworm",
-        {"pyfull": "3.11.2-6+deb12u4", "sudo": "1.9.13p3-1+deb12u1", "curl": "7.88.1-10+deb12u8"}),
-    "ubuntu": _debian_like(
-        "3.12.3-0ubuntu2", "3.12", "1:9.6p1-3ubuntu13.5",
-        {"apt": "2.7.14build2", "base-files": "13ubuntu10.1", "bash": "5.2.21-2ubuntu4", "coreutils": "9.4-3ubuntu6",
-         "dpkg": "1.22.6ubuntu6.1", "libc6": "2.39-0ubuntu8.3"},
-        "http://archive.ubuntu.com/ubuntu", "noble",
-        {"pyfull": "3.12.3-1ubuntu0.3", "sudo": "1.9.15p5-3ubuntu5", "curl": "8.5.0-2ubuntu10.5"}),
-    "alpine": Catalogue("x86_64", {
-        "alpine-baselayout": "3.6.5-r0", "apk-tools": "2.14.4-r1", "busybox": "1.36.1-r29", "musl": "1.2.5-r0", "openrc": "0.54-r1",
-    }, {
-        "python3": Package("3.12.7-r0", ("libffi", "mpdecimal")),
-        "libffi": Package("3.4.6-r0"),
-        "mpdecimal": Package("4.0.0-r0"),
-        "openssh-server": Package("9.7_p1-r4", ("openssh-keygen", "openssh-server-common"), ("sshd_config", "sshd", "sshd.openrc"), "sshd"),
-        "openssh-keygen": Package("9.7_p1-r4"),
-        "openssh-server-common": Package("9.7_p1-r4"),
-        "openssh": Package("9.7_p1-r4", ("openssh-server",)),
-        "sudo": Package("1.9.15_p5-r0"),
-        "curl": Package("8.11.0-r2"),
-    }, "https://dl-cdn.alpinelinux.org/alpine/v3.20"),
-    # Fedora 41's dnf5 is C++: a fresh container has no python3.
-    "fedora": _rpm_like(
-        "3.13.0-1.fc41", "9.8p1-3.fc41.1",
-        {"bash": "5.2.32-1.fc41", "coreutils": "9.5-11.fc41", "dnf5": "5.2.6.2-1.fc41", "fedora-release-container": "41-26",
-         "glibc": "2.40-9.fc41", "rpm": "4.20.0-1.fc41", "systemd": "256.7-1.fc41"},
-        "https://mirrors.fedoraproject.org", "preset", {"sudo": "1.9.15-5.p5.fc41", "curl": "8.9.1-2.fc41"}),
-    # CentOS Stream 9's dnf is Python: python3 comes with a fresh container.
-    "centos": _rpm_like(
-        "3.9.19-8.el9", "8.7p1-43.el9",
-        {"bash": "5.1.8-9.el9", "centos-stream-release": "9.0-26.el9", "coreutils": "8.32-36.el9", "dnf": "4.14.0-17.el9",
-         "python3": "3.9.19-8.el9", "python3-libs": "3.9.19-8.el9", "rpm": "4.16.1.3-34.el9", "systemd": "252-46.el9"},
-        "https://mirrors.centos.org", "preset", {"sudo": "1.9.5p2-10.el9", "curl": "7.76.1-31.el9"}),
-    "arch": Catalogue("x86_64", {
-        "base": "3-2", "bash": "5.2.037-1", "filesystem": "2024.04.07-1", "glibc": "2.40+r16+gaa533d58ff-2", "pacman": "7.0.0.r3.g7736133-1",
-        "systemd": "256.7-1",
-    }, {
-        "python": Package("3.12.7-1", ("expat", "mpdecimal")),
-        "expat": Package("2.6.4-1"),
-        "mpdecimal": Package("4.0.0-2"),
-        "openssh": Package("9.9p1-1", (), ("sshd_config", "sshd", "sshd.service"), "sshd"),
-        "sudo": Package("1.9.16-1"),
-        "curl": Package("8.11.0-1"),
-    }, "https://geo.mirror.pkgbuild.com"),
-}
+CONFIG: dict[str, Any] = json.loads(_CONFIG_JSON)
+CATALOGUES = _catalogues(CONFIG)
+"""By os-release `ID`, from the configuration (pvesim/packages.py)."""
+FILES: dict[str, dict[str, Any]] = dict(CONFIG.get("files", {}))
 
 
 class Failure(Exception):
@@ -182,11 +101,6 @@ def os_id(path: str = "/etc/os-release") -> str:
     return "debian"
 
 
-def initial_record(distribution: str) -> str:
-    """The package database of a fresh container (ctfs.py writes it at creation)."""
-    return render_record(CATALOGUES[distribution].base)
-
-
 def render_record(installed: dict[str, str]) -> str:
     """`name version` lines, sorted by name."""
     return "".join(f"{name} {installed[name]}\n" for name in sorted(installed))
@@ -206,8 +120,12 @@ class Database:
         """Read the record; a container created before the record existed has the base set."""
         try:
             with open(RECORD, encoding="utf-8") as handle:
-                pairs = [line.split(" ", 1) for line in handle.read().splitlines() if " " in line]
-            self.installed = {name: version for name, version in pairs}
+                lines = handle.read().splitlines()
+            self.installed = {}
+            for line in lines:
+                name, _sep, version = line.partition(" ")
+                if version:
+                    self.installed[name] = version
         except FileNotFoundError:
             self.installed = dict(self.catalogue.base)
 
@@ -240,7 +158,7 @@ class Database:
         for name in names:
             package = self.catalogue.packages[name]
             for key in package.files:
-                path, mode, text = FILES[key]
+                path, mode, text = FILES[key]["path"], FILES[key]["mode"], FILES[key]["text"]
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w", encoding="utf-8") as handle:
                     handle.write(text)
@@ -402,7 +320,8 @@ def dpkg_query(db: Database, argv: list[str], command: str) -> int:
         return status
     selected = names or sorted(db.installed)
     if action == "list":
-        print("Desired=Unknown/Install/Remove/Purge/Hold\n||/ Name           Version      Architecture Description\n+++-==============-============-============-=================")
+        print("Desired=Unknown/Install/Remove/Purge/Hold\n||/ Name           Version      Architecture Description\n"
+              "+++-==============-============-============-=================")
     for name in selected:
         if name not in db.installed:
             sys.stderr.write(f"dpkg-query: no packages found matching {name}\n")
