@@ -56,8 +56,8 @@ QUIET = 0.3  # output paused this long while we wait for the nonce: look for a l
 SETTLE_MAX = 2.0
 READY_TIMEOUT = 20.0
 KILL_GRACE = 5  # seconds between TERM and KILL when the command's time is up
-TRANSFER_MARGIN = 30.0
-COMPRESS_ABOVE = 65536  # bytes of output from which the node gzips it before base64  # time for sending input and fetching output on top of the command's own timeout
+TRANSFER_MARGIN = 30.0  # time for sending input and fetching output on top of the command's own timeout
+COMPRESS_ABOVE = 65536  # bytes of output from which the node gzips it before base64
 
 
 @dataclasses.dataclass

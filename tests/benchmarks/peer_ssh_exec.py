@@ -49,5 +49,6 @@ def main() -> None:
         assert code == 0, code
     print(json.dumps({"singles": singles, "outputs": outputs}))
 
+
 if __name__ == "__main__":
     main()

@@ -285,7 +285,6 @@ def test_drop_after_bytes(fsim: SimProcess, root: Api) -> None:
     assert _entry(fsim, "/nodes/pve1/vncwebsocket")["fault"] == "ws-drop"
 
 
-
 def test_match_aims_faults_at_some_requests(fsim: SimProcess, token: Api) -> None:
     """`match` limits plain-request faults to the calls whose "METHOD /path" matches."""
     fsim.set_faults(rate=1.0, kinds=["500"], match=r"^GET /nodes/pve2/")
