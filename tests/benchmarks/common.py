@@ -91,9 +91,10 @@ def ensure_peer_venv() -> pathlib.Path | None:
         return python
     print(f"benchmarks: installing the peer ({', '.join(PEER_REQUIREMENTS)}) into {PEER_VENV} ...", file=sys.stderr, flush=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        # stdout stays clean: run_all reads each benchmark's rows from it.
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True, stdout=sys.stderr)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PEER_REQUIREMENTS],
-                       check=True, timeout=1800)
+                       check=True, timeout=1800, stdout=sys.stderr)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         print(f"benchmarks: the peer could not be installed ({exc}); its columns stay empty", file=sys.stderr)
         return None
