@@ -106,6 +106,11 @@ class SimProcess:
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
                     pipe.close()
+            # A simulator that was killed (tests do that on purpose) could not remove its own
+            # temporary state dir; a --state-dir given by the caller is the caller's to keep.
+            state_dir = self.info.get("state_dir")
+            if proc.returncode != 0 and state_dir and "--state-dir" not in self.args:
+                shutil.rmtree(str(state_dir), ignore_errors=True)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     @property
