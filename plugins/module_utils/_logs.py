@@ -95,9 +95,10 @@ def node_journal(client: ApiClient, node: str, lines: int, since: int | None = N
     return entries[-lines:] if lines else entries, newest or cursor
 
 
-def follow_node_journal(client: ApiClient, node: str, lines: int, seconds: float, cursor: str | None = None) -> tuple[list[str], str | None]:
-    """The last ``lines`` entries, then everything new for ``seconds`` (REST polling, token-friendly)."""
-    collected, cursor = node_journal(client, node, lines, cursor=cursor)
+def follow_node_journal(client: ApiClient, node: str, lines: int, seconds: float, cursor: str | None = None,
+                        since: int | None = None) -> tuple[list[str], str | None]:
+    """The last ``lines`` entries (after ``cursor`` or ``since``), then everything new for ``seconds`` (REST polling, token-friendly)."""
+    collected, cursor = node_journal(client, node, lines, since=since, cursor=cursor)
     window = Deadline(seconds)
     while not window.expired():
         window.sleep(JOURNAL_POLL)

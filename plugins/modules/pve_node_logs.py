@@ -242,7 +242,7 @@ def main() -> None:
             elif services:
                 found, source, cursor = syslog_services(client, node, services, lines, syslog_time(since), syslog_time(until)), SOURCE_SYSLOG_API, None
             elif follow > 0:
-                found, cursor = follow_node_journal(client, node, lines, follow, cursor=cursor)
+                found, cursor = follow_node_journal(client, node, lines, follow, cursor=cursor, since=since)
                 source = SOURCE_JOURNAL_API
             else:
                 found, cursor = node_journal(client, node, lines, since=since, until=until, cursor=cursor)
