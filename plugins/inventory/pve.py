@@ -18,6 +18,7 @@ description:
     while its guest keeps the same status and has not restarted, so a refresh where nothing changed costs two requests per cluster.
   - Guests sharing a name get unique, stable host names (C(<name>-<vmid>)); they are never merged.
   - A node that is offline or fails does not stop the inventory. Its guests appear with what the cluster knows, and a warning says why.
+    With several O(clusters), one that cannot be read at all is left out with a warning.
   - The inventory file must be named C(pve.yml), C(pve.yaml) or end in C(.pve.yml) / C(.pve.yaml).
 author:
   - pveops contributors (@pveops)

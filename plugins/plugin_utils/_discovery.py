@@ -111,8 +111,16 @@ def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: 
     result: Snapshot = {"clusters": [], "records": {}, "warnings": [], "taken": time.time()}
     for client in clients:
         cluster = Cluster(client)
-        info = cluster.info()
-        guests = cluster.guests(kind=None)
+        try:
+            info = cluster.info()
+            guests = cluster.guests(kind=None)
+        except PveError as exc:
+            # With several clusters, one that cannot be read must not hide the others; with one,
+            # an empty inventory would hide the error, so it is raised.
+            if len(clients) == 1:
+                raise
+            result["warnings"].append(f"cluster at {client.config.base_url} could not be read and is left out: {exc}")
+            continue
         for node in info.nodes:
             if not node.online:
                 unknown = [guest.vmid for guest in guests if guest.node == node.name]
@@ -134,6 +142,8 @@ def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: 
                             maxcpu=guest.resource.get("maxcpu"), maxdisk=int(guest.resource.get("maxdisk") or 0))
                        for guest in guests],
         })
+    if clients and not result["clusters"]:
+        raise PveError("no cluster could be read: " + "; ".join(result["warnings"]))
     return result
 
 

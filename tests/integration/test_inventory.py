@@ -178,3 +178,15 @@ def test_qemu_guests_with_the_guest_agent(ansible: Ansible) -> None:
     assert hostvars["gateway-vm"]["pve_type"] == "qemu" and hostvars["gateway-vm"]["ansible_host"] == "10.0.0.200"
     assert "ansible_host" not in hostvars["win-vm"]  # stopped: no agent to ask
     assert {"gateway-vm", "win-vm"} <= set(data["pve_qemu"]["hosts"])
+
+
+def test_a_cluster_that_is_down_does_not_hide_the_others(ansible: Ansible, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with SimProcess() as gone:
+        dead_url = gone.url  # nothing listens there any more
+    entries = (f"  - api_url: {ansible.sim.url}\n    api_token_id: '{ansible.sim.token_id}'\n    api_token_secret: {ansible.sim.token_secret}\n"
+               f"    ca_path: {ansible.sim.ca_path}\n"
+               f"  - api_url: {dead_url}\n    api_token_id: 'root@pam!gone'\n    api_token_secret: gone\n    api_timeout: 3\n")
+    path = inventory_file(tmp_path_factory.mktemp("down"), "down.pve.yml", "clusters:\n" + entries)
+    data, stderr = list_inventory(ansible, path, auth="none")
+    assert "web" in data["_meta"]["hostvars"]
+    assert f"cluster at {dead_url} could not be read and is left out" in " ".join(stderr.split())
