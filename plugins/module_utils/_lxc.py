@@ -9,21 +9,16 @@
 
 IP discovery follows design §5: a running container's ``/interfaces`` first, its ``netN``
 configuration when that yields nothing or the endpoint is missing (PVE < 8.1 answers 501);
-a stopped container's configuration only. Many containers are looked up concurrently, with
-a bound, because each lookup is one request.
+a stopped container's configuration only. ``_guest_ips`` looks many guests up at once.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Guest
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import addresses_from_config, addresses_from_interfaces
-
-DEFAULT_CONCURRENCY = 4
 
 
 def lxc_path(node: str, vmid: int, *segments: str) -> str:
@@ -63,28 +58,3 @@ def container_ips(client: ApiClient, node: str, vmid: int, running: bool) -> lis
             return found
     # Active values only: a pending address change is not the address the container has.
     return addresses_from_config(read_config(client, node, vmid, current=True))
-
-
-def discover_ips(client: ApiClient, guests: t.Sequence[Guest], concurrency: int = DEFAULT_CONCURRENCY) -> dict[int, PveError]:
-    """Fill ``guest.ips`` for every container of ``guests``, ``concurrency`` requests at a time.
-
-    Guests whose status is ``unknown`` (their node is offline) are skipped. Returns the errors
-    per vmid: one container that cannot be read must not hide all the others.
-    """
-    targets = [guest for guest in guests if guest.type == "lxc" and guest.status in ("running", "stopped")]
-    errors: dict[int, PveError] = {}
-    if not targets:
-        return errors
-
-    def lookup(guest: Guest) -> list[str]:
-        return container_ips(client, guest.node, guest.vmid, guest.status == "running")
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(targets)))) as pool:
-        futures = {pool.submit(lookup, guest): guest for guest in targets}
-        for future in concurrent.futures.as_completed(futures):
-            guest = futures[future]
-            try:
-                guest.ips = future.result()
-            except PveError as exc:
-                errors[guest.vmid] = exc
-    return errors

@@ -132,7 +132,7 @@ containers:
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import select_guests
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
-from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import discover_ips
+from ansible_collections.pveops.proxmox.plugins.module_utils._guest_ips import discover_ips
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 
 

@@ -17,16 +17,13 @@ snapshot: its guests stay with what the listing says and a warning explains why.
 
 from __future__ import annotations
 
-import concurrent.futures
-import itertools
 import time
 import typing as t
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
 from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Cluster, Guest
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, PveError
-from ansible_collections.pveops.proxmox.plugins.module_utils._ips import addresses_from_interfaces
-from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import container_ips
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._guest_ips import can_look_up, discover_ips
 
 Snapshot = t.Dict[str, t.Any]
 Records = t.Dict[str, t.Dict[str, t.Any]]
@@ -35,19 +32,6 @@ Records = t.Dict[str, t.Dict[str, t.Any]]
 def record_key(cluster: str, guest_type: str, vmid: int) -> str:
     """Key of an address record."""
     return f"{cluster}/{guest_type}/{vmid}"
-
-
-def vm_ips(client: ApiClient, node: str, vmid: int) -> list[str]:
-    """Addresses of a running QEMU VM from its guest agent (none when the agent is off or absent)."""
-    try:
-        answer = client.get(api_path("nodes", node, "qemu", vmid, "agent", "network-get-interfaces")) or {}
-    except ApiError as exc:
-        # 500 "No QEMU guest agent configured" / "QEMU guest agent is not running": no addresses, not a failure.
-        if exc.status in (500, 501):
-            return []
-        raise
-    interfaces = answer.get("result") if isinstance(answer, dict) else None
-    return addresses_from_interfaces(interfaces or [])
 
 
 def _reusable(record: t.Mapping[str, t.Any] | None, guest: Guest, max_age: float, now: float) -> bool:
@@ -59,15 +43,6 @@ def _reusable(record: t.Mapping[str, t.Any] | None, guest: Guest, max_age: float
     return guest.status != "running" or int(record.get("uptime", 0)) <= guest.uptime
 
 
-def _interleave_by_node(guests: t.Sequence[Guest]) -> list[Guest]:
-    """Order lookups round-robin over nodes so that every node's workers are busy at once."""
-    by_node: dict[str, list[Guest]] = {}
-    for guest in guests:
-        by_node.setdefault(guest.node, []).append(guest)
-    mixed = itertools.zip_longest(*by_node.values())
-    return [guest for group in mixed for guest in group if guest is not None]
-
-
 def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency: int, previous: Records, max_age: float,
                        want_qemu: bool) -> tuple[Records, dict[str, list[str]]]:
     """Fill ``guest.ips``; return the new records and the failures grouped by node."""
@@ -75,7 +50,7 @@ def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency
     records: Records = {}
     todo: list[Guest] = []
     for guest in guests:
-        if guest.status not in ("running", "stopped") or (guest.type == "qemu" and (not want_qemu or guest.status != "running")):
+        if not can_look_up(guest) or (guest.type == "qemu" and not want_qemu):
             continue
         key = record_key(guest.cluster, guest.type, guest.vmid)
         if _reusable(previous.get(key), guest, max_age, now):
@@ -83,25 +58,14 @@ def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency
             records[key] = dict(previous[key], uptime=guest.uptime)
         else:
             todo.append(guest)
+    errors = discover_ips(client, todo, concurrency)
     failures: dict[str, list[str]] = {}
-
-    def lookup(guest: Guest) -> list[str]:
-        if guest.type == "qemu":
-            return vm_ips(client, guest.node, guest.vmid)
-        return container_ips(client, guest.node, guest.vmid, guest.status == "running")
-
-    if todo:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo)))) as pool:
-            futures = {pool.submit(lookup, guest): guest for guest in _interleave_by_node(todo)}
-            for future in concurrent.futures.as_completed(futures):
-                guest = futures[future]
-                try:
-                    guest.ips = future.result()
-                except PveError as exc:
-                    failures.setdefault(guest.node, []).append(f"{guest.vmid}: {exc}")
-                    continue
-                records[record_key(guest.cluster, guest.type, guest.vmid)] = {
-                    "status": guest.status, "uptime": guest.uptime, "ips": guest.ips, "at": now}
+    for guest in todo:
+        if guest.vmid in errors:
+            failures.setdefault(guest.node, []).append(f"{guest.vmid}: {errors[guest.vmid]}")
+        else:
+            records[record_key(guest.cluster, guest.type, guest.vmid)] = {
+                "status": guest.status, "uptime": guest.uptime, "ips": guest.ips, "at": now}
     return records, failures
 
 
