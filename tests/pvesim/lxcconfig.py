@@ -29,21 +29,28 @@ def digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha1(config_text(config).encode("utf-8")).hexdigest()
 
 
-def typed(key: str, value: Any) -> Any:
-    """Values as the API returns them: integers and 0/1 for numeric/boolean keys, strings otherwise (2.2)."""
-    if key in INT_KEYS or key in BOOL_KEYS:
-        return int(value)
-    if key in NUM_KEYS:
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    return str(value)
+def typed_view(config: Mapping[str, Any], int_keys: frozenset[str], num_keys: frozenset[str]) -> dict[str, Any]:
+    """The flat config as the API returns it, plus `digest` (containers and VMs alike, 2.2).
+
+    Integers (and 0/1 booleans) for `int_keys`, numbers for `num_keys`, strings for everything
+    else. No pending section is modelled, so `current` changes nothing.
+    """
+    view: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in int_keys:
+            view[key] = int(value)
+        elif key in num_keys:
+            number = float(value)
+            view[key] = int(number) if number.is_integer() else number
+        else:
+            view[key] = str(value)
+    view["digest"] = digest(config)
+    return view
 
 
 def api_view(guest: Guest) -> dict[str, Any]:
-    """`GET .../config`: the flat config plus `digest`. No pending section is modelled, so `current` changes nothing."""
-    view = {key: typed(key, value) for key, value in guest.config.items()}
-    view["digest"] = digest(guest.config)
-    return view
+    """`GET .../lxc/{vmid}/config`."""
+    return typed_view(guest.config, INT_KEYS | BOOL_KEYS, NUM_KEYS)
 
 
 def check_lock(guest: Guest) -> None:

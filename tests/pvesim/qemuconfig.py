@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pvesim.errors import ApiError, die
-from pvesim.lxcconfig import digest
+from pvesim.lxcconfig import typed_view
 from pvesim.model import Guest
 
 # Value types as apidata.json's `returns` of GET .../qemu/{vmid}/config declare them (2.2). Note `memory`:
@@ -17,21 +17,9 @@ NUM_KEYS = frozenset(("cpulimit", "migrate_downtime", "migrate_speed"))
 BOOL_KEYS = frozenset(("acpi", "autostart", "freeze", "kvm", "localtime", "numa", "onboot", "protection", "reboot", "tablet", "template"))
 
 
-def typed(key: str, value: Any) -> Any:
-    """One config value as the API returns it: integers, 0/1 for booleans, strings for everything else."""
-    if key in INT_KEYS or key in BOOL_KEYS:
-        return int(value)
-    if key in NUM_KEYS:
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    return str(value)
-
-
 def api_view(guest: Guest) -> dict[str, Any]:
-    """The flat config plus `digest` (no pending changes are modelled, so `current` changes nothing)."""
-    view = {key: typed(key, value) for key, value in guest.config.items()}
-    view["digest"] = digest(guest.config)
-    return view
+    """`GET .../qemu/{vmid}/config`."""
+    return typed_view(guest.config, INT_KEYS | BOOL_KEYS, NUM_KEYS)
 
 
 def vm_conf_missing(node: str, vmid: int) -> ApiError:
