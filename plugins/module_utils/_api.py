@@ -177,6 +177,7 @@ class ApiClient:
         self._csrf: str | None = None
         self._ticket_obtained = 0.0
         self._session = self._new_session(pool_size)
+        self._derived: dict[str, ApiClient] = {}
 
     # ----------------------------------------------------------------- session and TLS
 
@@ -204,8 +205,26 @@ class ApiClient:
         return session
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and those of the clients derived from this one)."""
+        derived, self._derived = self._derived, {}
+        for client in derived.values():
+            client.close()
         self._session.close()
+
+    def derived(self, purpose: str, config: ConnectionConfig) -> ApiClient:
+        """A client for ``config`` kept for the life of this one and closed with it.
+
+        One per purpose, so a module run logs in once for all its terminals (audit #20) however
+        many it opens.
+        """
+        with self._lock:
+            client = self._derived.get(purpose)
+            if client is not None and client.config == config:
+                return client
+            if client is not None:
+                client.close()
+            client = self._derived[purpose] = ApiClient(config)
+            return client
 
     def __enter__(self) -> ApiClient:
         return self

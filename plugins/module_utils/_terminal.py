@@ -8,16 +8,25 @@
 """A node terminal over the API: ``POST …/termproxy``, then the ``vncwebsocket`` (pve-protocol.md §4).
 
 The session authenticates with ``authid:ticket\\n``, treats the first two bytes ``OK`` as the
-go-ahead even when output shares their frame (§4.4 step 4), frames every input as
-``0:LEN:DATA`` in its own websocket message well below termproxy's 4 KiB read buffer (a
-split header is misparsed, §4.4 step 5), sends the keepalive ``2`` during long waits and
-bounds every wait by a deadline. Frame boundaries carry no meaning; callers get a byte
-stream. This layer knows nothing about commands; ``_exec.py`` does.
+go-ahead even when output shares their frame (§4.4 step 4), sends the keepalive during long
+waits and bounds every wait and every send by the operation's deadline. Frame boundaries carry
+no meaning; callers get a byte stream.
+
+Input framing. termproxy does not see websocket frames: pveproxy writes every frame's payload to
+one TCP connection, and termproxy reads that stream into a 4096-byte buffer, parsing
+``0:LEN:DATA`` messages with a parser that loses a header cut by the end of the buffer (audit #5,
+termproxy main.rs ``process_queue``/``remove_number``). So every message after the ticket line is
+exactly ``BLOCK`` bytes — the message, padded with ``2`` bytes, which termproxy skips one by one as
+keepalives — and two blocks fill the buffer exactly: a full buffer then ends at the same offset
+within a block as it starts, which is never inside a header. (The other half of the fix, never
+having more in flight than the localhost connection holds, is the node shell's acknowledged
+upload in ``_nodeshell.py``.) This layer knows nothing about commands; ``_exec.py`` does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import socket
 import time
 import typing as t
 from urllib.parse import quote
@@ -37,29 +46,36 @@ except ImportError as exc:  # pragma: no cover - exercised only where websocket-
     HAS_WEBSOCKET = False
     WEBSOCKET_IMPORT_ERROR = exc
 
-# Whole input messages stay far below termproxy's 4096-byte read buffer.
-MAX_FRAME = 2048
+BLOCK = 2048
+"""Size of every websocket message after the ticket line; termproxy's buffer holds exactly two."""
+DATA_PER_BLOCK = BLOCK - len(b"0:%d:" % BLOCK)
+"""Payload bytes in a full data block (its header is ``0:2041:``)."""
+KEEPALIVE = b"2" * BLOCK
 KEEPALIVE_EVERY = 25.0  # the browser client sends "2" every 30 s
 READ_SLICE = 0.5  # longest single blocking read; keeps keepalives and deadlines honest
+MIN_SEND_TIMEOUT = 1.0
 
 
 class LoginRequired(PveError):
     """The node offered a ``login:`` prompt instead of a root shell."""
 
 
-def frame_input(data: bytes, max_frame: int = MAX_FRAME) -> list[bytes]:
-    """Split ``data`` into ``0:LEN:DATA`` messages of at most ``max_frame`` bytes each.
+def pad_block(message: bytes) -> bytes:
+    """One message padded to exactly BLOCK bytes with ``2`` (skipped by termproxy like a keepalive)."""
+    if len(message) > BLOCK:
+        raise ValueError(f"a terminal message of {len(message)} bytes does not fit a block of {BLOCK}")
+    return message + b"2" * (BLOCK - len(message))
 
-    ``LEN`` is the byte length of that message's own data, so every message is complete in
-    itself and no header can ever be split across websocket frames.
-    """
-    size = max_frame - len(b"0:%d:" % max_frame)  # room left by the longest possible header
-    return [b"0:%d:" % len(data[start:start + size]) + data[start:start + size] for start in range(0, len(data), size)]
+
+def frame_input(data: bytes) -> list[bytes]:
+    """``data`` as ``0:LEN:DATA`` messages, each padded to one block (see the module docstring)."""
+    return [pad_block(b"0:%d:" % len(data[start:start + DATA_PER_BLOCK]) + data[start:start + DATA_PER_BLOCK])
+            for start in range(0, len(data), DATA_PER_BLOCK)]
 
 
 def resize_message(cols: int, rows: int) -> bytes:
-    """``1:COLS:ROWS:`` — columns first (§4.4)."""
-    return b"1:%d:%d:" % (cols, rows)
+    """``1:COLS:ROWS:`` — columns first (§4.4), padded to one block."""
+    return pad_block(b"1:%d:%d:" % (cols, rows))
 
 
 LOGIN_REQUIRED_MESSAGE = (
@@ -79,11 +95,12 @@ def terminal_client(client: ApiClient) -> ApiClient:
     """The client that opens terminals.
 
     With both an API token and a root@pam password configured, API calls use the token and
-    only terminals log in with the password: the token cannot get a shell (§4.5).
+    only terminals log in with the password: the token cannot get a shell (§4.5). That password
+    client lives as long as ``client``, so a module run logs in once (audit #20).
     """
     config = client.config
     if config.uses_token and has_root_login(client):
-        return ApiClient(dataclasses.replace(config, token_id=None, token_secret=None))
+        return client.derived("terminal", dataclasses.replace(config, token_id=None, token_secret=None))
     return client
 
 
@@ -94,7 +111,6 @@ class TerminalSession:
         if not HAS_WEBSOCKET:
             raise PveError(f"the Python library 'websocket-client' is required for command execution: {WEBSOCKET_IMPORT_ERROR}")
         self.client = terminal_client(client)
-        self._own_client = self.client is not client  # a password client made for this terminal: closed with it
         self.node = node
         self.deadline = deadline
         self.cols = cols
@@ -176,8 +192,14 @@ class TerminalSession:
     # ------------------------------------------------------------------ traffic
 
     def _send_raw(self, message: bytes) -> None:
+        # A send may wait for the peer as long as the operation may: the socket's timeout was last set
+        # by a read, often to a few milliseconds, and a TCP stall longer than that is no failure (audit #2).
+        if self._reader is not None:
+            self._reader.sock.settimeout(max(MIN_SEND_TIMEOUT, self.deadline.remaining()))
         try:
             self._ws.send_binary(message)
+        except (websocket.WebSocketTimeoutException, TimeoutError):
+            raise PveTimeout(f"the terminal of node {self.node} took no input for {self.deadline.seconds:g} s") from None
         except (websocket.WebSocketException, OSError) as exc:
             raise PveConnectionError(f"terminal connection to node {self.node} lost after {self.age():.1f} s: {exc}") from None
         self._last_sent = time.monotonic()
@@ -197,13 +219,13 @@ class TerminalSession:
             if deadline.expired():
                 raise PveTimeout(f"no {what} from node {self.node} within {deadline.seconds:g} s")
             if time.monotonic() - self._last_sent > KEEPALIVE_EVERY:
-                self._send_raw(b"2")
+                self._send_raw(KEEPALIVE)
             reader = self._reader
             if reader is None:
                 return None
             try:
                 frames = reader.read(max(0.01, min(READ_SLICE, deadline.remaining())))
-            except TimeoutError:
+            except (TimeoutError, socket.timeout):  # the same class only from Python 3.10 on (audit #24)
                 continue
             except (ConnectionError, EOFError):
                 return None
@@ -230,8 +252,6 @@ class TerminalSession:
         """Close our side: termproxy sees EOF, ends the shell and its task with OK (§4.4 step 8)."""
         ws, self._ws = self._ws, None
         self._reader = None
-        if self._own_client:
-            self.client.close()
         if ws is None:
             return
         try:

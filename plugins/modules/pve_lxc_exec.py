@@ -61,6 +61,8 @@ options:
   shell:
     description:
       - A script run by O(executable) C(-c) inside the container; pipes, redirections and variables work there.
+      - A script larger than 64 KiB is copied into the container (C(pct push) to C(/tmp)) and run as O(executable) with the file's path
+        instead, so scripts of any size work; the file is removed afterwards.
     type: str
   executable:
     description:
@@ -69,11 +71,17 @@ options:
     default: /bin/sh
   chdir:
     description:
-      - Change into this directory (inside the container) before running the command. The command fails when it does not exist.
+      - Change into this directory (inside the container) before running the command; O(creates) and O(removes) are relative to it.
+      - When it cannot be entered, the module fails without running the command and without a return code, like M(ansible.builtin.command).
     type: str
   environment:
     description:
-      - Environment variables for the command. The command otherwise gets only C(PATH), C(HOME=/root), C(LANG=C.UTF-8) and C(TERM=dumb).
+      - Environment variables for the command.
+      - >-
+        The command otherwise gets C(PATH) (the node root shell's, on Proxmox VE
+        C(/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)), C(HOME=/root), C(LANG=C.UTF-8), C(TERM=dumb),
+        C(container=lxc) (set by C(lxc-attach)) and the C(lxc.environment) entries of the container's configuration.
+      - Each value, like each argument, can hold at most 131071 bytes (a Linux limit for every program); pass large data with O(stdin).
     type: dict
   stdin:
     description:
@@ -95,8 +103,21 @@ options:
   timeout:
     description:
       - Seconds the command may run. When they are up, it gets C(TERM), then C(KILL) 5 seconds later, and the module fails.
+      - Sending the input and fetching the output may take up to 30 seconds more.
     type: int
     default: 3600
+  spool_dir:
+    description:
+      - Directory on the node for the command's input and output files while it runs (a private subdirectory, removed afterwards).
+      - The default is on disk; C(/tmp) is in memory on Proxmox VE 9 (Debian 13), which large outputs would fill.
+    type: str
+    default: /var/tmp
+  output_limit:
+    description:
+      - Largest stdout or stderr, in bytes, the module accepts. A command that writes more is stopped (checked once a second on the node)
+        and the module fails with a message that says so; nothing beyond the limit is transferred.
+    type: int
+    default: 268435456
   strip_empty_ends:
     description:
       - Strip trailing newlines from stdout and stderr.
@@ -105,6 +126,12 @@ options:
 notes:
   - Output is decoded as UTF-8; bytes that are not valid UTF-8 are replaced.
   - The container must be running.
+  - >-
+    The command runs in a session of its own on the node, without a controlling terminal: a program that opens C(/dev/tty) (a password
+    prompt, C(stty)) gets an error at once instead of reaching the node's terminal.
+  - >-
+    Each run opens one node terminal, a C(vncshell) task of V(root@pam) in the node's task list, and logs root in on it (C(/bin/login -f root));
+    auth logs show these logins.
 seealso:
   - module: ansible.builtin.command
   - module: ansible.builtin.shell
@@ -214,23 +241,32 @@ node:
 """
 
 import datetime
+import secrets
 import shlex
 import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError
-from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN, Guard, container_argv, run_capture, validate_word
+from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
+    DEFAULT_OUTPUT_LIMIT,
+    TRANSFER_MARGIN,
+    Precheck,
+    container_command,
+    run_capture,
+    validate_env_name,
+    validate_word,
+)
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
-
-# Glob-aware existence test inside the container, as ansible.builtin.command's creates/removes:
-# the pattern arrives as an argument; an empty IFS keeps spaces in it literal.
-_EXISTS = 'IFS=; for p in $1; do [ -e "$p" ] && exit 0; done; exit 1'
+from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
 
 
-def command_argv(params: dict[str, t.Any]) -> list[str]:
-    """The argument list to run inside the container, from cmd, argv or shell."""
+def command_argv(params: dict[str, t.Any]) -> list[str] | None:
+    """The argument list to run inside the container, from cmd or argv; None for shell."""
     if params["cmd"] is not None:
+        if "\n" in params["cmd"] or "\r" in params["cmd"] or "\x00" in params["cmd"]:
+            raise ConfigError(f"cmd {params['cmd']!r} contains a newline or NUL byte; use argv, or shell for several commands")
         try:
             words = shlex.split(params["cmd"])
         except ValueError as exc:
@@ -244,7 +280,9 @@ def command_argv(params: dict[str, t.Any]) -> list[str]:
         if not params["argv"]:
             raise ConfigError("argv is empty")
         return [str(arg) for arg in params["argv"]]
-    return [params["executable"], "-c", params["shell"]]
+    if params["shell"] == "":
+        raise ConfigError("shell is empty")
+    return None
 
 
 def lines(text: str) -> list[str]:
@@ -271,6 +309,8 @@ def main() -> None:
             "removes": {"type": "str"},
             "timeout": {"type": "int", "default": 3600},
             "strip_empty_ends": {"type": "bool", "default": True},
+            "spool_dir": {"type": "str", "default": DEFAULT_SPOOL},
+            "output_limit": {"type": "int", "default": DEFAULT_OUTPUT_LIMIT},
         },
         required_one_of=[("vmid", "name"), ("cmd", "argv", "shell")],
         mutually_exclusive=[("cmd", "argv", "shell")],
@@ -279,44 +319,52 @@ def main() -> None:
     params = module.params
     result: dict[str, t.Any] = {"changed": False, "rc": None, "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [],
                                 "cmd": None, "start": None, "end": None, "delta": None, "msg": "", "vmid": params["vmid"]}
-    if params["timeout"] <= 0:
-        result["msg"] = f"timeout must be a positive number of seconds, got {params['timeout']}"
-        module.fail_json(**result)
+    for option in ("timeout", "output_limit"):
+        if params[option] <= 0:
+            result["msg"] = f"{option} must be a positive number, got {params[option]}"
+            module.fail_json(**result)
 
     with module.pve_errors(**result):
         argv = command_argv(params)
-        result["cmd"] = argv
-        environment = {str(key): str(value) for key, value in (params["environment"] or {}).items()}
+        result["cmd"] = argv if argv is not None else [params["executable"], "-c", params["shell"]]
+        environment = {validate_env_name(str(key)): str(value) for key, value in (params["environment"] or {}).items()}
+        spool_dir = check_spool_dir(params["spool_dir"])
+        if not has_root_login(module.client):
+            raise PveError(LOGIN_REQUIRED_MESSAGE + f" (configured: {module.client.authid})")
         guest = module.cluster().find_container(params["vmid"], params["name"], params["node"])
         result.update(vmid=guest.vmid, node=guest.node)
         status = current_status(module.client, guest.node, guest.vmid).get("status")
         if status != "running":
             raise PveError(f"{guest.describe()} is {status}; commands run only in a running container (start it with pveops.proxmox.pve_lxc_action)")
 
-        guards = []
-        if params["creates"]:
-            guards.append(Guard(tuple(container_argv(guest.vmid, ["/bin/sh", "-c", _EXISTS, "creates", params["creates"]])), True))
-        if params["removes"]:
-            guards.append(Guard(tuple(container_argv(guest.vmid, ["/bin/sh", "-c", _EXISTS, "removes", params["removes"]])), False))
-        if module.check_mode and not guards:
+        check = Precheck(guest.vmid, params["chdir"], params["creates"], params["removes"])
+        if module.check_mode and not check:
             result.update(rc=0, msg="Command would have run if not in check mode", skipped=True)
             module.exit_json(**result)
 
         stdin = params["stdin"] or ""
         if params["stdin"] is not None and params["stdin_add_newline"]:
             stdin += "\n"
-        node_argv = container_argv(guest.vmid, argv, chdir=params["chdir"], environment=environment)
+        nonce = secrets.token_hex(8)
+        command = container_command(guest.vmid, nonce, argv, params["shell"] if argv is None else None, params["executable"],
+                                    params["chdir"], environment)
         start = datetime.datetime.now()
-        outcome = run_capture(module.client, guest.node, node_argv, stdin.encode("utf-8", "surrogateescape"),
+        outcome = run_capture(module.client, guest.node, command.argv, b"" if module.check_mode else stdin.encode("utf-8", "surrogateescape"),
                               timeout=params["timeout"], deadline=Deadline(params["timeout"] + TRANSFER_MARGIN),
-                              guards=guards, dry_run=module.check_mode)
+                              check=check if check else None, dry_run=module.check_mode, push=command.push, push_data=command.push_data,
+                              spool_dir=spool_dir, output_limit=params["output_limit"])
         end = datetime.datetime.now()
 
+    if outcome.chdir_error is not None:
+        # As ansible.builtin.command reports it: failed, not changed, no return code.
+        result["msg"] = f"Unable to change directory before execution: {outcome.chdir_error}: {params['chdir']!r}"
+        module.fail_json(**result)
     verb = "Would" if module.check_mode else "Did"
     if outcome.skipped_by is not None:
-        guard_option = "creates" if params["creates"] and outcome.skipped_by == 0 else "removes"
-        reason = "exists" if guard_option == "creates" else "does not exist"
-        result.update(rc=0, msg=f"{verb} not run command since '{params[guard_option]}' {reason}")
+        reason = "exists" if outcome.skipped_by == "creates" else "does not exist"
+        path = params[outcome.skipped_by]
+        result.update(rc=0, msg=f"{verb} not run command since '{path}' {reason}", stdout=f"skipped, since {path} {reason}")
+        result["stdout_lines"] = lines(result["stdout"])
         module.exit_json(**result)
     if not outcome.ran:
         result.update(rc=0, changed=True, msg="Command would have run if not in check mode")
@@ -335,6 +383,13 @@ def main() -> None:
         result["msg"] = "non-zero return code"
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def check_spool_dir(path: str) -> str:
+    """An absolute directory on the node (quoted there, so any other character is fine)."""
+    if not path.startswith("/") or any(char in path for char in "\n\r\x00"):
+        raise ConfigError(f"spool_dir {path!r} must be an absolute path on the node without newlines")
+    return path.rstrip("/") or "/"
 
 
 if __name__ == "__main__":

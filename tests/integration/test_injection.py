@@ -28,9 +28,11 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._logs import journa
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from pvesim.harness import SimProcess
 
-BOOTSTRAP = re.compile(rb"^ stty raw -echo; printf '%s%s\\n' 'PVEOPS-RE' 'ADY-[0-9a-f]{24}'; "
-                       rb"exec /bin/sh -c \"\$\(head -c \d+ \| base64 -d\)\"\r$")
-BASE64 = re.compile(rb"^[A-Za-z0-9+/=]*$")
+BOOTSTRAP = re.compile(rb"^ unset HISTFILE; stty raw -echo; printf '%s%s\\n' 'PVEOPS-RE' 'ADY-[0-9a-f]{24}'; "
+                       rb"while \[ \"\$\(head -c 64\)\" != 'PVEOPS-GO-[0-9a-f]{24}\.+' \]; do :; done; "
+                       rb"exec /bin/sh -c \"\$\(head -c \d+ \| base64 -d\)\" *\r$")
+# After the start-up line: the go record, the loader, the script's length, base64, and the final acknowledgement.
+BASE64 = re.compile(rb"^PVEOPS-GO-[0-9a-f]{24}\.+[A-Za-z0-9+/=]*\d+\n[A-Za-z0-9+/=]*A?$")
 EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Text that tries hard: shell syntax, quotes, newlines, control characters, non-ASCII.

@@ -23,10 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pveops.proxmox.plugins.module_utils import _exec
+from ansible_collections.pveops.proxmox.plugins.module_utils import _exec, _nodeshell
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError, PveTimeout
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
     OutputBuffer,
+    Precheck,
     clean_line,
     container_argv,
     parse_capture,
@@ -36,20 +37,28 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
     validate_word,
 )
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
-from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import frame_input
+from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import BLOCK, LoginRequired, frame_input
+from pvesim.termparse import DataEvent, InputParser
 
 
-def decode_frames(stream: bytes) -> bytes:
-    """termproxy's reading of complete ``0:LEN:DATA`` messages (pve-protocol.md §4.4 step 5)."""
+def termproxy_data(blocks: list[bytes]) -> bytes:
+    """What termproxy writes to the pty for these blocks, parsed by the simulator's faithful parser."""
+    parser = InputParser()
     data = bytearray()
-    position = 0
-    while position < len(stream):
-        assert stream[position:position + 2] == b"0:"
-        end = stream.index(b":", position + 2)
-        length = int(stream[position + 2:end])
-        data += stream[end + 1:end + 1 + length]
-        position = end + 1 + length
+    for block in blocks:
+        assert len(block) == BLOCK
+        data += b"".join(event.data for event in parser.feed(block) if isinstance(event, DataEvent))
     return bytes(data)
+
+
+# A node's `pct` for this machine: `exec VMID -- ARGV` runs ARGV here, `push VMID FILE TARGET` copies.
+FAKE_PCT = """#!/bin/sh
+case "$1" in
+exec) shift 3; exec "$@";;
+push) cp "$3" "$4";;
+*) echo "fake pct: $1 not supported" >&2; exit 255;;
+esac
+"""
 
 
 class LocalTerminal:
@@ -60,20 +69,23 @@ class LocalTerminal:
         self.user = "root@pam"
         self.pid = 0
         self.fd = -1
+        self.parser = InputParser()
 
     def open(self) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # pragma: no cover - child
-            environment = {"PATH": os.environ["PATH"], "PS1": "root@local:~# ", "TERM": "xterm-256color", "HOME": "/tmp"}
+            environment = {"PATH": os.environ["PVEOPS_TEST_PATH"], "PS1": "root@local:~# ", "TERM": "xterm-256color", "HOME": "/tmp"}
             os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], environment)
 
     def send(self, data: bytes) -> None:
-        for frame in frame_input(data):
-            payload = decode_frames(frame)
-            view = memoryview(payload)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
+        for block in frame_input(data):
+            assert len(block) == BLOCK
+            for event in self.parser.feed(block):
+                if isinstance(event, DataEvent):
+                    view = memoryview(event.data)
+                    while view:
+                        written = os.write(self.fd, view)
+                        view = view[written:]
 
     def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
         while True:
@@ -101,12 +113,18 @@ class LocalTerminal:
 
 
 @pytest.fixture(autouse=True)
-def local_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_exec, "TerminalSession", LocalTerminal)
+def local_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setattr(_nodeshell, "TerminalSession", LocalTerminal)
+    bin_dir = tmp_path_factory.getbasetemp() / "fake-node-bin"
+    if not (bin_dir / "pct").exists():
+        bin_dir.mkdir(exist_ok=True)
+        (bin_dir / "pct").write_text(FAKE_PCT)
+        (bin_dir / "pct").chmod(0o755)
+    monkeypatch.setenv("PVEOPS_TEST_PATH", f"{bin_dir}:{os.environ['PATH']}")
 
 
-def run(argv: list[str], stdin: bytes = b"", timeout: int | None = 30) -> _exec.ExecResult:
-    return run_capture(t.cast(t.Any, None), "local", argv, stdin=stdin, timeout=timeout, deadline=Deadline(60))
+def run(argv: list[str], stdin: bytes = b"", timeout: int | None = 30, **kwargs: t.Any) -> _exec.ExecResult:
+    return run_capture(t.cast(t.Any, None), "local", argv, stdin=stdin, timeout=timeout, deadline=Deadline(60), **kwargs)
 
 
 ALL_BYTES = bytes(range(256))
@@ -179,20 +197,56 @@ def test_timeout_kills_the_command() -> None:
     assert result.timed_out and result.rc in (124, 137)
 
 
-def test_guards_skip_and_dry_run() -> None:
-    exists = _exec.Guard(("test", "-e", "/"), skip_on_success=True)
-    missing = _exec.Guard(("test", "-e", "/nonexistent"), skip_on_success=False)
-    assert run_capture(t.cast(t.Any, None), "local", ["false"], guards=[exists], deadline=Deadline(30)).skipped_by == 0
-    assert run_capture(t.cast(t.Any, None), "local", ["false"], guards=[missing], deadline=Deadline(30)).skipped_by == 0
-    dry = run_capture(t.cast(t.Any, None), "local", ["false"], dry_run=True, deadline=Deadline(30))
+def test_prechecks_skip_refuse_and_dry_run(tmp_path: t.Any) -> None:
+    (tmp_path / "here").write_text("x")
+    assert run(["false"], check=Precheck(101, creates=str(tmp_path / "he*"))).skipped_by == "creates"
+    assert run(["false"], check=Precheck(101, removes=str(tmp_path / "gone*"))).skipped_by == "removes"
+    assert run(["false"], check=Precheck(101, chdir=str(tmp_path / "gone"))).chdir_error == "No such file or directory"
+    assert run(["false"], check=Precheck(101, chdir=str(tmp_path / "here"))).chdir_error == "Not a directory"
+    relative = run(["true"], check=Precheck(101, chdir=str(tmp_path), creates="here"))
+    assert relative.skipped_by == "creates"  # creates is relative to chdir, as in ansible.builtin.command
+    assert run(["true"], check=Precheck(101, chdir=str(tmp_path), removes="here")).ran
+    dry = run(["false"], dry_run=True)
     assert not dry.ran and dry.skipped_by is None
 
 
-def test_temp_files_are_removed(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    run(["true"])
-    run(["sh", "-c", "exit 3"])
+def test_spool_files_are_removed(tmp_path: t.Any) -> None:
+    run(["true"], spool_dir=str(tmp_path))
+    run(["sh", "-c", "exit 3"], spool_dir=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_spool_dir_fails_at_once(tmp_path: t.Any) -> None:
+    with pytest.raises(PveError, match="could not create a private directory under"):
+        run(["true"], spool_dir=str(tmp_path / "missing"))
+
+
+def test_the_command_has_no_controlling_terminal() -> None:
+    result = run(["sh", "-c", "stty sane < /dev/tty; echo real; exec 3>/dev/tty"])
+    assert result.stdout == b"real\n" and result.rc != 0 and b"/dev/tty" in result.stderr
+
+
+def test_output_limit_stops_the_command() -> None:
+    with pytest.raises(PveError, match="stdout grew beyond output_limit"):
+        run(["sh", "-c", "head -c 300000 /dev/zero"], output_limit=100000)
+
+
+def test_a_large_script_travels_as_a_file(tmp_path: t.Any) -> None:
+    script = "x=1\n" + "# padding\n" * 20000 + "echo done $x\n"
+    command = _exec.container_command(101, "n0nce", shell=script)
+    assert command.push is not None and command.argv[-1] == "/bin/sh"
+    local = command.push.target.replace("/tmp/", str(tmp_path) + "/")
+    push = _exec.Push(101, local)
+    argv = [arg.replace(command.push.target, local) for arg in command.argv[4:]]
+    result = run(argv, push=push, push_data=command.push_data)
+    assert result.stdout == b"done 1\n" and result.rc == 0
+    assert not (tmp_path / local.rsplit("/", 1)[1]).exists()
+
+
+def test_big_stdin_arrives_exact() -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    result = run(["sha256sum"], stdin=data)
+    assert result.stdout.split()[0].decode() == hashlib.sha256(data).hexdigest()
 
 
 def test_stream_mode_lines_as_they_come() -> None:
@@ -216,7 +270,7 @@ def test_stream_mode_ends_after_its_time() -> None:
 def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int], gzipped: bool) -> None:
     nonce = "n0nce"
     wire = gzip.compress(stdout) if gzipped else stdout
-    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d %s p\n" % (rc, len(stdout), len(stderr), b"z" if gzipped else b"p")
+    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d %s p -\n" % (rc, len(stdout), len(stderr), b"z" if gzipped else b"p")
               + base64.encodebytes(wire) + b"\nPVEOPS-SEP-n0nce\n" + base64.encodebytes(stderr) + b"\nPVEOPS-END-n0nce\n")
     buffer = OutputBuffer()
     position = 0
@@ -233,16 +287,16 @@ def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, r
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.binary(max_size=9000), limit=st.integers(16, 4096))
-def test_frames_stay_whole_and_small(data: bytes, limit: int) -> None:
-    frames = frame_input(data, limit)
-    assert all(len(frame) <= limit for frame in frames)
-    assert decode_frames(b"".join(frames)) == data
+@given(data=st.binary(max_size=9000))
+def test_every_message_is_one_whole_block(data: bytes) -> None:
+    blocks = frame_input(data)
+    assert all(len(block) == BLOCK for block in blocks)
+    assert termproxy_data(blocks) == data
 
 
 def test_damaged_output_is_an_error() -> None:
     buffer = OutputBuffer()
-    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0 p p\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0 p p -\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
     with pytest.raises(PveError, match="stdout arrived incomplete"):
         parse_capture(buffer, "n")
 
@@ -293,6 +347,15 @@ class ScriptedSession:
         self.user = "root@pam"
         self.sent: list[bytes] = []
 
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def age(self) -> float:
+        return 0.0
+
     def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
         if not self.pieces:
             deadline.sleep(deadline.remaining())
@@ -305,26 +368,34 @@ class ScriptedSession:
 
     def send(self, data: bytes) -> None:
         self.sent.append(data)
-        if data.startswith(b" stty raw"):
+        if data.startswith(b" unset HISTFILE; stty raw"):
             nonce = data.split(b"ADY-")[1].split(b"'")[0]
             self.pieces += [piece.replace(b"NONCE", nonce) if piece else piece for piece in self.after_typing]
 
 
-def scripted_shell(session: ScriptedSession) -> _exec.NodeShell:
-    shell = _exec.NodeShell(t.cast(t.Any, None), "pve1", Deadline(10))
-    shell.session = t.cast(t.Any, session)
-    return shell
+def scripted_shell(monkeypatch: pytest.MonkeyPatch, session: ScriptedSession) -> _nodeshell.NodeShell:
+    monkeypatch.setattr(_nodeshell, "TerminalSession", lambda *_args: session)
+    return _nodeshell.NodeShell(t.cast(t.Any, None), "pve1", Deadline(10))
 
 
-def test_a_frame_ending_in_last_login_is_not_a_login_prompt() -> None:
+def test_a_frame_ending_in_last_login_is_not_a_login_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     session = ScriptedSession([b"Linux pve1 6.17\r\n\r\nLast login: ", b"Tue Nov 25 on pts/0\r\n", b"root@pve1:~# "],
                               [b"echo...\r\nPVEOPS-READY-NONCE\n"])
-    scripted_shell(session).start(b"true")
-    assert len(session.sent) == 2  # the bootstrap line, then the script
+    scripted_shell(monkeypatch, session).open()
+    assert len(session.sent) == 1  # the start-up line only
 
 
-def test_a_real_login_prompt_fails_at_once() -> None:
+def test_a_real_login_prompt_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     session = ScriptedSession([b"\r\npve1 login: ", None], [])
-    with pytest.raises(_exec.LoginRequired, match="root@pam password login"):
-        scripted_shell(session).start(b"true")
+    with pytest.raises(LoginRequired, match="root@pam password login"):
+        scripted_shell(monkeypatch, session).open()
     assert session.sent == []  # nothing typed into the login prompt
+
+
+def test_a_lost_start_up_line_is_typed_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = ScriptedSession([b"root@pve1:~# "], [None, None, None, None, None, None, None, None])
+    shell = scripted_shell(monkeypatch, session)
+    session.after_typing = []
+    with pytest.raises(PveTimeout, match="did not run our start-up line"):
+        shell.open()
+    assert len(session.sent) == 2  # typed twice, never more
