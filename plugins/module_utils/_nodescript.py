@@ -81,7 +81,7 @@ def startup_line(nonce: str, loader_length: int) -> bytes:
     records and skipped.
     """
     go = go_record(nonce).decode()
-    line = (" unset HISTFILE; stty raw -echo; printf '%%s%%s\n' 'PVEOPS-RE' 'ADY-%s'; "
+    line = (" unset HISTFILE; stty raw -echo; printf '%%s%%s\\n' 'PVEOPS-RE' 'ADY-%s'; "
             "while [ \"$(head -c %d)\" != '%s' ]; do :; done; "
             "exec /bin/sh -c \"$(head -c %d | base64 -d)\"" % (nonce, RECORD, go, loader_length)).encode()
     padding = -(len(line) + 1) % RECORD
