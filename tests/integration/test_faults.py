@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import threading
@@ -95,25 +96,47 @@ def test_request_reset_before_it_was_applied_is_sent_again_once(ansible: Ansible
         assert "lost the connection" in run.result["msg"]
 
 
+def wait_for(condition: t.Callable[[], bool], seconds: float = 60.0) -> bool:
+    """Poll a condition the simulator makes true (a file, a logged request); bounded."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def started_marker(sim: SimProcess, name: str) -> pathlib.Path:
+    """A file the command creates in container 101 once it runs (the test waits for it, not for a timer)."""
+    marker = sim.state_dir / "containers" / "101" / "rootfs" / "tmp" / name
+    marker.unlink(missing_ok=True)
+    return marker
+
+
 def test_dropped_terminal_fails_clearly_and_cleans_up(ansible: Ansible) -> None:
     sim = ansible.sim
-    dropper = threading.Timer(3.0, lambda: sim.control("POST", "terminals/drop", {}))  # mid-command
+    marker = started_marker(sim, "pveops-drop-started")
+    spool = sim.state_dir / "nodes" / "pve1" / "tmp"
+    dropped_at: list[float] = []
+
+    def drop_once_running() -> None:
+        if wait_for(marker.exists):
+            dropped_at.append(time.monotonic())
+            sim.control("POST", "terminals/drop", {})
+
+    dropper = threading.Thread(target=drop_once_running)
     dropper.start()
-    started = time.monotonic()
     try:
-        run = ansible.module("pve_lxc_exec", json.dumps({"vmid": 101, "shell": "sleep 20; echo never"}))
+        run = ansible.module("pve_lxc_exec", json.dumps({"vmid": 101, "shell": f"touch /tmp/{marker.name}; sleep 20; echo never",
+                                                         "spool_dir": str(spool)}))
     finally:
         dropper.join()
-    elapsed = time.monotonic() - started
+    assert dropped_at, "the command never started"
     assert run.rc != 0
     message = run.result["msg"]
     assert "terminal connection to node pve1 was lost after" in message and "exit status unknown" in message
-    assert elapsed < 15
-    deadline = time.monotonic() + 10
-    tmp = sim.state_dir / "nodes" / "pve1" / "tmp"
-    while time.monotonic() < deadline and any(tmp.glob("pveops.*")):
-        time.sleep(0.2)
-    assert not any(tmp.glob("pveops.*")), "the node-side temp directory was not removed"
+    assert time.monotonic() - dropped_at[0] < 15
+    assert wait_for(lambda: not any(spool.glob("pveops.*")), 10), "the node-side spool directory was not removed"
 
 
 @pytest.mark.parametrize("what", ["exec", "action"])
@@ -121,12 +144,15 @@ def test_killing_the_server_mid_operation_fails_within_the_bound(ansible: Ansibl
     with SimProcess("--task-seconds", "30") as victim:
         env = ansible.env("password")
         env.update({"PVE_URL": victim.url, "PVE_USER": victim.user, "PVE_PASSWORD": victim.password, "PVE_CA_PATH": victim.ca_path})
-        args = (json.dumps({"vmid": 101, "shell": "sleep 30", "timeout": 60}) if what == "exec"
+        marker = started_marker(victim, "pveops-kill-started")
+        args = (json.dumps({"vmid": 101, "shell": f"touch /tmp/{marker.name}; sleep 30", "timeout": 60}) if what == "exec"
                 else json.dumps({"vmid": 102, "action": "start", "timeout": 60}))
+        started: t.Callable[[], bool] = (marker.exists if what == "exec" else lambda: any(
+            entry.get("method") == "POST" and str(entry.get("path", "")).endswith("/status/start") for entry in victim.requests()))
         command = [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m",
                    f"pveops.proxmox.{'pve_lxc_exec' if what == 'exec' else 'pve_lxc_action'}", "-a", args]
         with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-            time.sleep(3.0)
+            assert wait_for(started), "the operation never started"
             killed_at = time.monotonic()
             os.kill(victim.pid, signal.SIGKILL)
             output, _stderr = process.communicate(timeout=60)
@@ -226,9 +252,13 @@ def test_soak_with_five_percent_faults(sim: SimProcess) -> None:
         assert during, f"{name} failed without an injected fault: {exc}"
         assert str(exc) and "Traceback" not in str(exc)
     assert len(failures) < ops * 0.2, [str(failure[3]) for failure in failures]
-    time.sleep(0.5)
     failures.clear()
-    gc.collect()  # objects in reference cycles are garbage, not leaks: collect them before counting
+
+    def settled() -> bool:
+        gc.collect()  # objects in reference cycles are garbage, not leaks: collect them before counting
+        return len(open_fds()) <= len(baseline_fds) and threading.active_count() <= baseline_threads and children() <= baseline_children
+
+    wait_for(settled, 10)  # connections and threads of the last operation wind down
     after = open_fds()
     assert len(after) <= len(baseline_fds), f"file descriptors leaked: {sorted(set(after) - set(baseline_fds))}"
     assert threading.active_count() <= baseline_threads, "threads leaked"
