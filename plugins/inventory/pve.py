@@ -86,6 +86,18 @@ options:
     type: list
     elements: str
     default: []
+  connection_type:
+    description:
+      - How Ansible reaches the containers.
+      - V(ssh) leaves the connection to Ansible's defaults (SSH to C(ansible_host)).
+      - >-
+        V(pve_lxc) sets C(ansible_connection=pveops.proxmox.pve_lxc) on container hosts, with the cluster's API address and TLS settings
+        (C(pve_api_url), C(pve_ca_path), C(pve_tls_fingerprint), C(pve_validate_certs)) as host variables, so modules run
+        in the containers through the API, without SSH. Secrets are never written into host variables or the cache: the connection takes
+        the password from E(PVE_PASSWORD) or a (vaulted) C(pve_api_password) variable.
+    type: str
+    choices: [ssh, pve_lxc]
+    default: ssh
 """
 
 EXAMPLES = r"""
@@ -177,6 +189,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     """Hosts from Proxmox VE clusters."""
 
     NAME = "pveops.proxmox.pve"
+    _connection_vars: dict[str, dict[str, t.Any]] | None = None
 
     def verify_file(self, path: str) -> bool:
         """Accept pve.yml, pve.yaml and *.pve.yml / *.pve.yaml."""
@@ -246,6 +259,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except ConfigError as exc:
             raise AnsibleParserError(str(exc)) from None
         labels = cluster_labels([cluster["name"] for cluster in data["clusters"]])
+        self._connection_vars = self._lxc_connection_vars() if self.get_option("connection_type") == "pve_lxc" else None
         node_count: dict[str, int] = {}
         for cluster in data["clusters"]:
             for node in cluster["nodes"]:
@@ -290,11 +304,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hostvars["ansible_host"] = address
         if not all(self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []):
             return None
+        if self._connection_vars is not None and guest["type"] == "lxc":
+            hostvars.update(self._connection_vars.get(str(cluster.get("url")), {}))
         groups = ["lxc" if guest["type"] == "lxc" else "qemu", guest["status"], node_group, f"cluster_{label}"]
         groups += [f"tag_{tag}" for tag in guest["tags"]]
         if guest.get("pool"):
             groups.append(f"pool_{guest['pool']}")
         return Host(self._host_name(hostvars, guest), hostvars, groups, label)
+
+    def _lxc_connection_vars(self) -> dict[str, dict[str, t.Any]]:
+        """Per cluster URL: what the pve_lxc connection needs to reach it, without any secret."""
+        defaults = plugin_connection_options(self)
+        result: dict[str, dict[str, t.Any]] = {}
+        for index, entry in enumerate(self.get_option("clusters") or [{}]):
+            where = f"clusters[{index}]: " if self.get_option("clusters") else ""
+            try:
+                config = config_from(dict(entry), defaults, where)
+            except AnsibleError as exc:
+                raise AnsibleParserError(str(exc)) from None
+            values: dict[str, t.Any] = {"ansible_connection": "pveops.proxmox.pve_lxc", "pve_api_url": config.base_url,
+                                        "pve_validate_certs": config.validate_certs}
+            if config.ca_path:
+                values["pve_ca_path"] = config.ca_path
+            if config.tls_fingerprint:
+                values["pve_tls_fingerprint"] = config.tls_fingerprint
+            result[config.base_url] = values
+        return result
 
     def _matches(self, expression: str, hostvars: dict[str, t.Any], strict: bool) -> bool:
         try:

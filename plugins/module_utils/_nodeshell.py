@@ -228,22 +228,23 @@ class NodeShell:
         """
         session = self._session()
         encoded = base64.b64encode(script)
-        self._send_counted(session, go_record(self.nonce) + self._loader() + b"%d\n" % len(encoded))
+        self.send(go_record(self.nonce) + self._loader() + b"%d\n" % len(encoded))
         for blob in (encoded,) + tuple(base64.b64encode(data) for data in files):
-            self._upload(session, blob)
-        self._wait_for(b"PVEOPS-STARTED-" + self.nonce.encode(), "the script's start")
+            self.upload(blob)
+        self.wait_for(b"PVEOPS-STARTED-" + self.nonce.encode(), "the script's start")
 
-    def _send_counted(self, session: TerminalSession, data: bytes) -> None:
-        session.send(data)
+    def send(self, data: bytes) -> None:
+        """Send bytes the running script reads as they are (they count as in flight until the next acknowledgement)."""
+        self._session().send(data)
         self._sent += len(data)
 
-    def _upload(self, session: TerminalSession, blob: bytes) -> None:
-        """One ``rx`` on the node: CHUNK-byte pieces, each acknowledged, at most WINDOW unacknowledged."""
+    def upload(self, blob: bytes) -> None:
+        """One ``rx`` on the node: CHUNK-byte pieces of base64, each acknowledged, at most WINDOW unacknowledged."""
         for start in range(0, len(blob), CHUNK):
             piece = blob[start:start + CHUNK]
             while self._sent - self._acked + len(piece) > WINDOW:
                 self._wait_for_ack()
-            self._send_counted(session, piece)
+            self.send(piece)
             self._ack_points.append(self._sent)
 
     def _wait_for_ack(self) -> None:
@@ -268,9 +269,9 @@ class NodeShell:
         self._acked = self._ack_points[self._acks - 1]
         return True
 
-    def _wait_for(self, marker: bytes, what: str) -> int:
-        """Wait (START_TIMEOUT) until ``marker`` arrived; returns its index."""
-        wait = Deadline(min(START_TIMEOUT, self.deadline.remaining()))
+    def wait_for(self, marker: bytes, what: str, seconds: float = START_TIMEOUT) -> int:
+        """Wait (at most ``seconds``) until ``marker`` arrived; returns its index."""
+        wait = Deadline(min(seconds, self.deadline.remaining()))
         while True:
             index = self.buffer.find(marker)
             if index >= 0:

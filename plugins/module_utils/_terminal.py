@@ -32,6 +32,7 @@ import typing as t
 from urllib.parse import quote
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._config import ConnectionConfig
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import AuthError, PermissionDenied, PveConnectionError, PveError, PveTimeout
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._tls import open_socket
@@ -87,7 +88,11 @@ LOGIN_REQUIRED_MESSAGE = (
 
 def has_root_login(client: ApiClient) -> bool:
     """Whether a root@pam ticket (the only identity that gets a root shell) is configured."""
-    config = client.config
+    return root_login_configured(client.config)
+
+
+def root_login_configured(config: ConnectionConfig) -> bool:
+    """Whether ``config`` has a root@pam password (the only login Proxmox VE gives a root shell on the node terminal)."""
     return config.user == "root@pam" and bool(config.password)
 
 
