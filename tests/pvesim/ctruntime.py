@@ -240,11 +240,6 @@ class ContainerRuntime:
             for init in doomed:
                 self._kill(init)
 
-    def running_inits(self) -> dict[int, int]:
-        """vmid -> init pid of the containers that have an init now (for tests and the control API)."""
-        with self._lock:
-            return {vmid: init.pid for vmid, init in self._inits.items() if init.proc.poll() is None}
-
     def _kill(self, init: Init) -> None:
         """SIGKILL to pid 1: the kernel kills the rest of the namespace; wait until bubblewrap saw it end."""
         self._inits.pop(init.vmid, None)

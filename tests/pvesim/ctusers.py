@@ -12,13 +12,14 @@ are Debian 12's own, copied unchanged into `skel/debian/etc/` (pam-auth-update's
 libpam-runtime, libpam-systemd and libpam-cap; sudo 1.9.13's and util-linux's PAM files).
 
 `su`, `runuser`, `sudo` and the PAM modules themselves are the machine's (the container sees the
-machine's /usr): tests/tools/system-deps.sh installs sudo where it is missing. Alpine containers
-get busybox's `su` when the machine has busybox (as Alpine has), the machine's sudo with a minimal
-PAM stack (Alpine's sudo does not use Debian's stacks), and Alpine's sudoers.
+machine's /usr): tests/tools/system-deps.sh installs sudo where it is missing. So Alpine containers
+run Debian's util-linux `su` and `runuser` and Debian's sudo, which need the same PAM files; what
+is Alpine's there is the accounts (`wheel` instead of `sudo`, /bin/sh) and its sudoers (`%wheel`
+enabled in /etc/sudoers.d/wheel, as `setup-user -a` does). A real Alpine has busybox `su` without
+PAM and no `runuser` (Debian's busybox has no `su` applet to stand in for it).
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,6 @@ OPS_HASH = "$6$pvesimOpsSalt01$0B3G05SFSlfimRN16D2YDohwnWwr6MjMXjtgIKwKj6DLM3rEz
 LAST_CHANGE = 20000
 """Days since 1970 of the last password change (2024-10-04); Debian's PASS_MAX_DAYS 99999 never expires it."""
 SHADOW_GID = 42
-BUSYBOX = "/usr/bin/busybox"
 OPS_SUDOERS = "# pvesim: the ops account may run anything as anyone without a password.\nops\tALL=(ALL:ALL) NOPASSWD: ALL\n"
 ALPINE_SUDOERS = (
     "## sudoers file (Alpine Linux).\n## This file MUST be edited with the 'visudo' command as root.\n\n"
@@ -42,7 +42,6 @@ ALPINE_SUDOERS = (
     "## Read drop-in files from /etc/sudoers.d\n@includedir /etc/sudoers.d\n"
 )
 ALPINE_WHEEL = "# pvesim: members of wheel may use sudo with their password (what `setup-user -a` sets up).\n%wheel ALL=(ALL:ALL) ALL\n"
-ALPINE_PAM_SUDO = "#%PAM-1.0\n# pvesim: the machine's sudo uses PAM; Alpine's own sudo reads /etc/shadow.\nauth\trequired\tpam_unix.so\naccount\trequired\tpam_unix.so\nsession\trequired\tpam_unix.so\n"
 
 
 @dataclass(frozen=True)
@@ -103,18 +102,15 @@ def layout_ops(shell: str, alpine: bool, hostname: str) -> list[list[Any]]:
     ops += [["chown", "home/user", 1000, 1000], ["chown", "home/ops", 1001, 1001]]
     # PVE writes /etc/hosts with the container's name (sudo resolves it, or warns "unable to resolve host").
     ops.append(["file", "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n\n::1\tlocalhost ip6-localhost ip6-loopback\n", 0o644])
-    ops.append(["file", "etc/sudoers.d/ops", OPS_SUDOERS, 0o440])
-    if alpine:
-        ops += [["dir", "etc/pam.d", 0o755], ["file", "etc/sudoers", ALPINE_SUDOERS, 0o440], ["file", "etc/sudoers.d/wheel", ALPINE_WHEEL, 0o440],
-                ["file", "etc/pam.d/sudo", ALPINE_PAM_SUDO, 0o644]]
-        if shutil.which("busybox") or Path(BUSYBOX).exists():
-            ops.append(["link", "usr/local/bin/su", BUSYBOX])
-        return ops
     skel = SKEL_DIR / "debian"
     for directory in sorted({p.parent for p in skel.rglob("*") if p.is_file()}):
         ops.append(["dir", str(directory.relative_to(skel)), 0o755])
     for source in sorted(p for p in skel.rglob("*") if p.is_file()):
         relative = str(source.relative_to(skel))
-        mode = 0o440 if relative.startswith("etc/sudoers") else 0o644
-        ops.append(["copy", relative, str(source), mode])
+        if alpine and relative.startswith("etc/sudoers"):
+            continue
+        ops.append(["copy", relative, str(source), 0o440 if relative.startswith("etc/sudoers") else 0o644])
+    ops.append(["file", "etc/sudoers.d/ops", OPS_SUDOERS, 0o440])
+    if alpine:
+        ops += [["file", "etc/sudoers", ALPINE_SUDOERS, 0o440], ["file", "etc/sudoers.d/wheel", ALPINE_WHEEL, 0o440]]
     return ops

@@ -132,7 +132,7 @@ LONG_OPTIONS = {
     "name": ("n", True), "help": ("h", False), "usage": ("usage", False), "version": ("version", False), "quiet": ("q", False),
     "logfile": ("o", True), "logpriority": ("l", True), "lxcpath": ("P", True),
 }
-SHORT_WITH_ARGUMENT = set("asvLfucnolP")
+SHORT_WITH_ARGUMENT = set("asvLfugcnolP")
 SHORT_FLAGS = set("Rhq?")
 NOT_SIMULATED = {"e", "a", "s", "R", "L", "f", "c", "P", "usage"}
 """Accepted by lxc-attach but not simulated: an error that says so rather than silently doing nothing."""
