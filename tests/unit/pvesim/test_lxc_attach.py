@@ -57,7 +57,8 @@ def test_environment_rules_of_attach_c() -> None:
     path_kept = lxc_attach.environment(lxc_attach.parse(["-n", "1", "--clear-env", "--keep-var", "PATH"]), base, [])
     assert path_kept == {"PATH": "/node/bin", "container": "lxc"}
     # container=lxc first, then the config's runtime environment, then -v (which may override both or unset).
-    layered = lxc_attach.environment(lxc_attach.parse(["-n", "1", "--clear-env", "-v", "container=x", "-v", "APP=cli", "-v", "PATH"]), base, ["APP=conf", "K=v"])
+    options = lxc_attach.parse(["-n", "1", "--clear-env", "-v", "container=x", "-v", "APP=cli", "-v", "PATH"])
+    layered = lxc_attach.environment(options, base, ["APP=conf", "K=v"])
     assert layered == {"container": "x", "APP": "cli", "K": "v"}
 
 
