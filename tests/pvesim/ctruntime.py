@@ -31,8 +31,10 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +120,8 @@ class ContainerRuntime:
                     self._answer(conn)
                 except OSError:
                     pass  # the tool went away
+                except Exception:  # a simulator bug must not end the thread every later attach needs
+                    traceback.print_exc(file=sys.stderr)
 
     def _answer(self, conn: socket.socket) -> None:
         conn.settimeout(REQUEST_TIMEOUT)
