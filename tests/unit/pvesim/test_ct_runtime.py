@@ -231,3 +231,15 @@ def _cmdline(pid: str) -> str:
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def test_a_killed_simulator_takes_its_containers_along() -> None:
+    """bubblewrap's --die-with-parent, from the runtime's long-lived thread: SIGKILL to the simulator ends every init."""
+    sim = SimProcess(request_log=False)
+    sim.start()
+    try:
+        init = init_pid(sim, 101)
+        os.kill(sim.pid, signal.SIGKILL)
+        assert wait_gone(init)
+    finally:
+        sim.stop()
