@@ -10,6 +10,7 @@ from typing import Iterator
 
 import pytest
 
+from pvesim.cli import build_parser
 from pvesim.harness import SimProcess
 from pvesim.scenario import build_cluster, load_document
 from term_client import NEEDS_BWRAP
@@ -65,3 +66,10 @@ def test_pct_startup_cost_and_none_for_lxc_attach(app_sim: SimProcess) -> None:
     # The cost is pct's (Perl) alone: lxc-attach is C and gets none baked in.
     assert f'\\"startup_ms\\": {STARTUP_MS}' in app_sim.node_tool("pve", "pct").read_text()
     assert "startup_ms" not in app_sim.node_tool("pve", "lxc-attach").read_text()
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "60001", "soon"])
+def test_pct_startup_ms_is_checked(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["serve", "--pct-startup-ms", value])
+    assert caught.value.code == 2 and "--pct-startup-ms" in capsys.readouterr().err
