@@ -89,6 +89,11 @@ class ActionRunner:
         self.services.model_changed(self.guest.vmid)
         self.services.journal(self.guest.node).append("systemd", 1, f"pve-container@{self.guest.vmid}.service: Deactivated successfully.")
 
+    def _halt_processes(self) -> None:
+        """A clean shutdown's first step: the container's init sends SIGTERM to every other process (stop then kills the rest)."""
+        if self.services.machine is not None and not self.guest.ignores_shutdown:
+            self.services.machine.runtime.terminate(self.guest.vmid)
+
     def _check_lock(self) -> None:
         with self.lock:
             lock = self.guest.lock
@@ -122,6 +127,7 @@ class ActionRunner:
         timeout = int(self.params.get("timeout", 60))
         force = bool(self.params.get("forceStop", 0))
         ctx.log(f"shutting down CT {self.guest.vmid} (timeout {timeout}s)")
+        self._halt_processes()
         if self.guest.ignores_shutdown:
             ctx.sleep(timeout)
             if not force:
@@ -135,6 +141,7 @@ class ActionRunner:
         self._check_lock()
         timeout = self.params.get("timeout")
         ctx.log(f"rebooting CT {self.guest.vmid}")
+        self._halt_processes()
         if self.guest.ignores_shutdown:
             # lxc-stop without --nokill kills after the timeout (60 s when none was given).
             ctx.sleep(60 if timeout is None else int(timeout))

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma list of 500, reset-before, reset-after, slow, truncate, ws-drop, lost-bytes (default: all)")
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault RNG (default: random)")
     serve.add_argument("--slow-ms", type=_arg(check_slow_ms, float), default=2000.0, help="how long a `slow` fault delays the answer")
+    serve.add_argument("--pct-startup-ms", type=_arg(check_startup_ms, float), default=0.0,
+                       help="every pct invocation spends this long before doing anything (0..60000; a real node: see README)")
     # Hidden switches for the simulator's own tests.
     serve.add_argument("--vnc-ticket-lifetime", type=int, default=40, help=argparse.SUPPRESS)
     serve.add_argument("--termproxy-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
@@ -61,6 +63,13 @@ def _arg(check: Callable[[Any], Any], convert: Callable[[str], Any]) -> Callable
     return parse
 
 
+def check_startup_ms(value: float) -> float:
+    """--pct-startup-ms: a finite number of milliseconds in 0..60000."""
+    if not 0 <= value <= 60000:  # also false for nan
+        raise ValueError(f"--pct-startup-ms must be between 0 and 60000, got {value}")
+    return value
+
+
 def options_from_args(args: argparse.Namespace) -> SimOptions:
     """Map parsed arguments to SimOptions."""
     return SimOptions(
@@ -70,7 +79,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         request_log=args.request_log, ticket_lifetime=args.ticket_lifetime, auth_delay=args.auth_delay,
         state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof, drop_last_bytes=args.drop_last_bytes,
         fault_rate=args.fault_rate, fault_kinds=ALL_KINDS if args.fault_kinds is None else args.fault_kinds,
-        fault_seed=args.fault_seed, slow_ms=args.slow_ms,
+        fault_seed=args.fault_seed, slow_ms=args.slow_ms, pct_startup_ms=args.pct_startup_ms,
         vnc_ticket_lifetime=args.vnc_ticket_lifetime, termproxy_timeout=args.termproxy_timeout, bwrap=args.bwrap,
     )
 

@@ -1,21 +1,27 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Container filesystems and the per-container state files `pct` reads (pve-protocol.md 5).
+"""Container filesystems, the state files `pct` reads and the mounts a container runs with (pve-protocol.md 5).
 
 Layout under the state dir (see README.md):
 
     containers/<vmid>.json          state for pct, replaced atomically on every model change
     containers/.tools/journalctl    the container `journalctl`, copied into systemd containers
     containers/.tools/{pkgtool,svctool}  package and service managers, copied into every container
-    containers/<vmid>/rootfs/       the container's `/`: etc/{hostname,os-release,passwd,group}, root/,
-                                    home/user/, tmp/ (1777), var/log/, run/, usr/local/bin/, dev/, proc/,
+    containers/.tools/init          the container init (tools/ctinit.py), copied into every container
+    containers/.runtime.sock        where node tools ask for a container's init (ctruntime.py)
+    containers/<vmid>/rootfs/       the container's `/`: etc/{hostname,hosts,os-release,passwd,group,shadow,...},
+                                    root/, home/{user,ops}/, tmp/ (1777), var/log/, run/, usr/local/bin/, dev/, proc/,
                                     bin, lib, lib64, sbin -> usr/... (the machine's /usr is bound read-only)
+    containers/<vmid>/init.log      what bubblewrap said when it started the init
 
 Systemd containers also get run/systemd/system/, usr/local/bin/journalctl and var/log/journal.jsonl;
 the others var/log/messages (ctjournal.py writes both). Every container gets the package manager
 and service manager of its distribution (distros.py: tools/pkgtool.py and tools/svctool.py in
-usr/local/lib/pvesim/, linked from usr/local/bin/) and its package database var/lib/pvesim/packages.
+usr/local/lib/pvesim/, linked from usr/local/bin/), its package database var/lib/pvesim/packages,
+and its accounts with what `su`/`runuser`/`sudo` need (ctusers.py). Application containers (an OCI
+image's `entrypoint` in the config, PVE 9.1) get none of that and not the machine's /usr: only its
+libraries and the Python interpreter, like a "distroless" image, so there is no shell at all.
 The state file carries the recipe (`layout`) so pct can create a filesystem the simulator has not
 created yet (big scenarios, EAGER_LIMIT).
 """
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pvesim import tools
+from pvesim.ctusers import account_files, layout_ops
 from pvesim.distros import distro_of
 from pvesim.model import Cluster, Guest
 from pvesim.packages import initial_record, tool_config
@@ -40,11 +47,18 @@ BASH_BASHRC = "[ -z \"$PS1\" ] && return\nPS1='${debian_chroot:+($debian_chroot)
 USR_LINKS = ("bin", "lib", "lib64", "sbin")
 EAGER_LIMIT = 64
 """Scenarios with at most this many containers get every filesystem at start-up."""
+INIT_PATH = "/usr/local/lib/pvesim/init"
+"""Where every container has its init (tools/ctinit.py)."""
 
 
 def is_alpine(guest: Guest) -> bool:
     """Alpine containers get Alpine's os-release, /bin/sh as root shell and no journal."""
     return str(guest.config.get("ostype", "debian")) == "alpine"
+
+
+def is_application(guest: Guest) -> bool:
+    """An OCI application container: its config names an `entrypoint` other than /sbin/init (pve-container Create.pm 735-747)."""
+    return str(guest.config.get("entrypoint", "/sbin/init")) != "/sbin/init"
 
 
 def container_python() -> tuple[str, list[list[str]]]:
@@ -80,6 +94,8 @@ def layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
 
     `tools_dir` holds the installed container tools (journalctl, pkgtool, svctool) the recipe copies.
     """
+    if is_application(guest):
+        return application_layout(guest, tools_dir)
     alpine = is_alpine(guest)
     distro = distro_of(str(guest.config.get("ostype", "debian")))
     shell = "/bin/sh" if alpine else "/bin/bash"
@@ -89,11 +105,6 @@ def layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
     ops += [
         ["file", "etc/hostname", guest.name + "\n", 0o644],
         ["file", "etc/os-release", distro.os_release, 0o644],
-        ["file", "etc/passwd", (
-            f"root:x:0:0:root:/root:{shell}\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-            f"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nuser:x:1000:1000:User,,,:/home/user:{shell}\n"
-        ), 0o644],
-        ["file", "etc/group", "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\nuser:x:1000:\n", 0o644],
     ]
     if not alpine:
         ops.append(["file", "etc/bash.bashrc", BASH_BASHRC, 0o644])
@@ -114,12 +125,30 @@ def layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
         ops.append(["copy", f"usr/local/lib/pvesim/{tool}", f"{tools_dir}/{tool}", 0o755])
         ops += [["link", f"usr/local/bin/{command}", f"../lib/pvesim/{tool}"] for command in commands]
     ops.append(["file", "var/lib/pvesim/packages", initial_record(distro.os_id), 0o644])
+    ops.append(["copy", INIT_PATH.lstrip("/"), f"{tools_dir}/init", 0o755])
+    ops += layout_ops(shell, alpine, guest.name)
     if distro.openrc:
         # OpenRC is running (/run/openrc) with its usual runlevels; services go to /etc/init.d.
         ops += [["dir", sub, 0o755] for sub in ("run/openrc/started", "etc/init.d", "etc/runlevels/boot", "etc/runlevels/default")]
         ops.append(["file", "run/openrc/softlevel", "default\n", 0o644])
     else:
         ops.append(["dir", "etc/systemd/system", 0o755])
+    return ops
+
+
+def application_layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
+    """An OCI application image without a shell: its own /usr (the machine's libraries and Python bound into it), no /bin."""
+    ops: list[list[Any]] = [["dir", sub, 0o755] for sub in (
+        "etc", "usr/bin", "usr/lib", "usr/lib64", "usr/local/bin", "usr/local/lib/pvesim", "var/log", "run", "dev", "proc", "app")]
+    ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777], ["link", "lib", "usr/lib"], ["link", "lib64", "usr/lib64"]]
+    accounts = account_files("/sbin/nologin", False)
+    ops += [
+        ["file", "etc/hostname", guest.name + "\n", 0o644],
+        ["file", "etc/os-release", 'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n', 0o644],
+        ["file", "etc/passwd", *accounts["etc/passwd"]], ["file", "etc/group", *accounts["etc/group"]],
+        ["file", "var/log/messages", "", 0o644],
+        ["copy", INIT_PATH.lstrip("/"), f"{tools_dir}/init", 0o755],
+    ]
     return ops
 
 
@@ -155,8 +184,14 @@ class ContainerFs:
         tools.install("journalctl", self.journalctl, self.python, {"journal": "/var/log/journal.jsonl", "hostname": None})
         tools.install("pkgtool", self.tools_dir / "pkgtool", self.python, tool_config())
         tools.install("svctool", self.tools_dir / "svctool", self.python, {})
+        tools.install("ctinit", self.tools_dir / "init", self.python, {})
         self._written: dict[int, str] = {}
         self._shape: dict[int, tuple[bool, str]] = {}
+
+    @property
+    def runtime_socket(self) -> Path:
+        """Where node tools ask for a container's init (ctruntime.ContainerRuntime)."""
+        return self.root / ".runtime.sock"
 
     def rootfs(self, vmid: int) -> Path:
         """The container's `/` on the machine."""
@@ -176,7 +211,27 @@ class ContainerFs:
         rootfs.parent.mkdir(exist_ok=True)
         apply_layout(str(rootfs), layout(guest, str(self.tools_dir)))
         self._adjust(guest, rootfs)
+        init = rootfs / INIT_PATH.lstrip("/")
+        if not init.exists():  # a filesystem from an older state dir
+            init.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.tools_dir / "init", init)
+            os.chmod(init, 0o755)
         return rootfs
+
+    def mounts(self, guest: Guest, rootfs: Path) -> list[str]:
+        """bubblewrap's mount options for a container: the rootfs as `/` and what it sees of the machine's /usr."""
+        args = ["--bind", str(rootfs), "/"]
+        if is_application(guest):
+            args += ["--ro-bind", "/usr/lib", "/usr/lib"]
+            if os.path.isdir("/usr/lib64"):
+                args += ["--ro-bind", "/usr/lib64", "/usr/lib64"]
+            if self.python.startswith("/usr/"):
+                args += ["--ro-bind", self.python, self.python]
+        else:
+            args += ["--ro-bind", "/usr", "/usr", "--bind", str(rootfs / "usr" / "local"), "/usr/local"]
+        for source, target in self.ro_binds:
+            args += ["--ro-bind", source, target]
+        return args
 
     def _adjust(self, guest: Guest, rootfs: Path) -> None:
         """Follow hostname and `systemd` changes of an existing filesystem."""

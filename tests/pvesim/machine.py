@@ -1,10 +1,10 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The node side behind the terminal: per-node shells and tools, container filesystems, terminals, the ticker.
+"""The node side behind the terminal: per-node shells and tools, container filesystems and inits, terminals, the ticker.
 
 Built by runtime.Simulator once the state dir exists; stop() ends every terminal session (and what is
-left of it) and the ticker. See README.md "Terminal side" for the files it keeps in the state dir.
+left of it), every container init (and so every process in a container) and the ticker. See README.md "Terminal side" for the files it keeps in the state dir.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pvesim.background import Ticker
 from pvesim.ctfs import EAGER_LIMIT, ContainerFs
+from pvesim.ctruntime import ContainerRuntime
 from pvesim.journal import NodeJournal
 from pvesim.model import Cluster
 from pvesim.nodeshell import NodeEnv
@@ -39,6 +40,8 @@ class Machine:
         self.journals = journals
         self.bwrap = resolve_bwrap(options.bwrap)
         self.ctfs = ContainerFs(state_dir)
+        self.runtime = ContainerRuntime(cluster, self.ctfs, self.bwrap, stop_event)
+        self.pct_startup_ms = options.pct_startup_ms
         self.node_envs = {name: NodeEnv(state_dir, node) for name, node in cluster.nodes.items()}
         self.terminals = TerminalRegistry(tasks, signer, options.termproxy_timeout)
         self.ticker = Ticker(cluster, journals, self.ctfs, stop_event)
@@ -46,18 +49,21 @@ class Machine:
     def start(self) -> None:
         """Create the node directories and tools, the container filesystems and state files; start the ticker."""
         for name, env in self.node_envs.items():
-            env.prepare(self.journals[name], self.ctfs, self.bwrap)
+            env.prepare(self.journals[name], self.ctfs, self.bwrap, self.pct_startup_ms)
         with self.cluster.lock:
             count = sum(1 for g in self.cluster.guests.values() if g.kind == "lxc")
             self.ctfs.sync(self.cluster, create=count <= EAGER_LIMIT)
+        self.runtime.start()
         self.ticker.start()
 
     def model_changed(self, vmid: int | None = None) -> None:
-        """Write the container state files that changed (pct must see a start at once, not a tick later)."""
+        """Write the container state files that changed (pct must see a start at once, not a tick later); kill stale inits."""
         with self.cluster.lock:
             self.ctfs.sync(self.cluster, only=vmid)
+        self.runtime.reconcile(vmid)
 
     def stop(self) -> None:
-        """After stop_event: end what is left of every terminal session, then wait for the ticker."""
+        """After stop_event: end what is left of every terminal session, kill every container init, wait for the ticker."""
         self.terminals.stop()
+        self.runtime.stop()
         self.ticker.stop()

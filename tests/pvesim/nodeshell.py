@@ -4,7 +4,7 @@
 """What a terminal runs: the node's root shell, a login prompt, or a container console (4.1, 4.2, 4.6).
 
 Per node, under `<state>/nodes/<node>/`: `home/` (HOME of the root shell, never the machine's /root),
-`tmp/` (TMPDIR), `bin/` (`pct`, `journalctl`; first on PATH), `bashrc` (the only rc file the shell
+`tmp/` (TMPDIR), `bin/` (`pct`, `lxc-attach`, `lxc-info`, `journalctl`; first on PATH), `bashrc` (the only rc file the shell
 reads), `journal.jsonl` (the REST journal, copied entry by entry for the node `journalctl`) and
 `lastlog`. The root shell is `bash --noprofile --rcfile bashrc -i` on the terminal's pty: readline
 echo and bracketed paste as on a real node, prompt `root@<node>:~# `.
@@ -78,7 +78,7 @@ class NodeEnv:
         """PATH of the root shell: the sim bin dir first."""
         return f"{self.bin}:{STD_PATH}"
 
-    def prepare(self, journal: NodeJournal, ctfs: ContainerFs, bwrap: str | None) -> None:
+    def prepare(self, journal: NodeJournal, ctfs: ContainerFs, bwrap: str | None, pct_startup_ms: float = 0.0) -> None:
         """Create the directories, write the rc file, install the tools and start the journal copy."""
         for directory in (self.home, self.tmp, self.bin):
             directory.mkdir(parents=True, exist_ok=True)
@@ -98,10 +98,12 @@ class NodeEnv:
             "unset PVESIM_BANNER",
             "",
         ]), encoding="utf-8")
-        tools.install("pct", self.bin / "pct", sys.executable, {
-            "node": name, "containers": str(ctfs.root), "bwrap": bwrap, "ro_binds": ctfs.ro_binds,
-            "strip_env": ["TMPDIR", NODE_ENV_VAR, "PVESIM_STATE_DIR"],
-        })
+        containers = {"node": name, "containers": str(ctfs.root), "runtime": str(ctfs.runtime_socket)}
+        # The simulator's own variables of the root shell never reach a container (a real node has none).
+        tools.install("lxc-attach", self.bin / "lxc-attach", sys.executable, dict(containers, strip_env=["TMPDIR", NODE_ENV_VAR, "PVESIM_STATE_DIR"]))
+        tools.install("lxc-info", self.bin / "lxc-info", sys.executable, containers)
+        tools.install("pct", self.bin / "pct", sys.executable, dict(
+            containers, bwrap=bwrap, lxc_attach=str(self.bin / "lxc-attach"), startup_ms=pct_startup_ms))
         tools.install("journalctl", self.bin / "journalctl", sys.executable, {"journal": str(self.journal_path), "hostname": name})
         self.journal_path.unlink(missing_ok=True)
         copy = JsonlJournal(self.journal_path)

@@ -36,6 +36,8 @@ class SimOptions:
     """None: a random seed (reported by GET /_sim/faults)."""
     slow_ms: float = 2000.0
     """How long a `slow` fault holds the answer back."""
+    pct_startup_ms: float = 0.0
+    """What every `pct` invocation spends before doing anything (Perl's start-up on a real node)."""
     vnc_ticket_lifetime: int = 40
     """Hidden switch for tests: VNC ticket validity (4.1)."""
     termproxy_timeout: float = 10.0

@@ -22,7 +22,7 @@ NODE_KEYS = frozenset(("name", "ip", "online", "cpus", "memory_gib", "disk_gib",
 GUEST_KEYS = frozenset((
     "vmid", "node", "type", "name", "status", "net", "tags", "pool", "template", "lock", "ha", "systemd", "ostype",
     "extra_interfaces", "ignores_shutdown", "task_warnings", "memory", "cores", "startup", "swap", "disk_gib",
-    "description", "onboot", "uptime", "agent", "agent_addresses",
+    "description", "onboot", "uptime", "agent", "agent_addresses", "entrypoint", "env",
 ))
 QEMU_ONLY_KEYS = ("agent", "agent_addresses")
 
@@ -120,6 +120,13 @@ def _lxc_config(entry: Mapping[str, Any], vmid: int) -> dict[str, Any]:
         "onboot": int(entry["onboot"]) if "onboot" in entry else (1 if entry.get("status") == "running" else None),
     }
     config.update({k: v for k, v in optional.items() if v is not None})
+    if entry.get("entrypoint"):
+        # An OCI application container as pve-container's Create.pm 735-758 stores it: the init command,
+        # `cmode: console` (an entrypoint breaks the tty console), and the runtime environment NUL-separated.
+        config["entrypoint"] = str(entry["entrypoint"])
+        config["cmode"] = "console"
+    if entry.get("env"):
+        config["env"] = "\0".join(str(item) for item in entry["env"])
     return config
 
 

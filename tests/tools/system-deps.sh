@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the simulator needs: bubblewrap isolates `pct exec` in each container's
-# own filesystem. Installed only when missing, and only where we are root with apt.
+# Debian packages the simulator needs: bubblewrap runs each container in its own filesystem and
+# namespaces; the containers see the machine's /usr, so `sudo` (become in containers) comes from
+# the machine. Installed only when missing, and only where we are root with apt.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -1,31 +1,35 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stand-alone programs the simulator installs into its state dir (`pct`, `journalctl`) or runs on a pty (`login`).
+"""Stand-alone programs the simulator installs into its state dir (`pct`, `lxc-attach`, `journalctl`, ...) or runs on a pty (`login`).
 
 They use the standard library only and import nothing from pvesim, because they run outside the
 simulator process (the container copy of `journalctl` even inside the bubblewrap sandbox). Their
-configuration is baked in at install time by replacing the `_CONFIG_JSON = "{}"` line.
+configuration is baked in at install time by replacing the `_CONFIG_JSON = "{}"` line. A tool
+that shares code with another imports it with a line ending in `# inlined by pvesim.tools.install()`;
+install() replaces that line by the shared module's code, so the installed script stays one file.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 TOOLS_DIR = Path(__file__).resolve().parent
 _PLACEHOLDER = '_CONFIG_JSON = "{}"  # replaced by pvesim.tools.install()'
+_INLINE = re.compile(r"^from pvesim\.tools\.(\w+) import .*# inlined by pvesim\.tools\.install\(\)$", re.MULTILINE)
 
 
 def source_path(name: str) -> Path:
-    """The source file of a tool (`pct`, `journalctl`, `login`)."""
-    return TOOLS_DIR / f"{name}.py"
+    """The source file of a tool (`pct`, `lxc-attach` -> lxc_attach.py, `journalctl`, `login`, ...)."""
+    return TOOLS_DIR / f"{name.replace('-', '_')}.py"
 
 
 def install(name: str, dest: Path, interpreter: str, config: dict[str, Any]) -> Path:
     """Write tool `name` to `dest` as an executable script with `interpreter` and `config` baked in."""
-    source = source_path(name).read_text(encoding="utf-8")
+    source = _INLINE.sub(lambda match: _module_body(match.group(1)), source_path(name).read_text(encoding="utf-8"))
     if _PLACEHOLDER not in source:
         raise RuntimeError(f"tool {name} has no configuration placeholder")
     baked = source.replace(_PLACEHOLDER, f"_CONFIG_JSON = {json.dumps(json.dumps(config, sort_keys=True))}", 1)
@@ -36,3 +40,10 @@ def install(name: str, dest: Path, interpreter: str, config: dict[str, Any]) -> 
     os.chmod(temp, 0o755)
     os.replace(temp, dest)
     return dest
+
+
+def _module_body(name: str) -> str:
+    """A shared tool module without its header, docstring and `from __future__` line (the tool has them)."""
+    lines = source_path(name).read_text(encoding="utf-8").splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("from __future__"))
+    return f"# --- inlined from tools/{name}.py ---\n" + "\n".join(lines[start + 1:]) + f"\n# --- end of tools/{name}.py ---"

@@ -4,28 +4,27 @@
 """A `pct` look-alike for the simulated node shell: exec, push, pull, status, list, config, enter (pve-protocol.md 5).
 
 Installed by pvesim.tools.install() into the node's bin dir with the simulator's interpreter as
-shebang and `_CONFIG_JSON` filled in (node name, container state dir, bubblewrap, bind list).
-It reads the per-container state files the simulator writes atomically (`<containers>/<vmid>.json`)
-and runs commands inside the container's own filesystem with bubblewrap: the rootfs as `/`, the
-machine's `/usr` read-only, the container's `usr/local` over it, new pid/ipc/uts namespaces.
+shebang and `_CONFIG_JSON` filled in (node name, container state dir, runtime socket, lxc-attach,
+start-up cost). It reads the per-container state files the simulator writes atomically
+(`<containers>/<vmid>.json`). Like the real one (pve-container src/PVE/CLI/pct.pm), `exec` and
+`enter` check the container and then exec `lxc-attach` (238-253, 200-211), and `push`/`pull` enter
+the mount namespace of the container's init to open the file there (657-690, 760-800).
 """
 from __future__ import annotations
 
+import grp
 import json
 import os
-import posixpath
+import pwd
 import shutil
-import signal
-import subprocess
 import sys
-from types import FrameType
-from typing import Any
+import time
+from typing import Any, Callable
+
+from pvesim.tools.ctns import CLONE_NEWNS, InitUnavailable, container_init, setns  # inlined by pvesim.tools.install()
 
 _CONFIG_JSON = "{}"  # replaced by pvesim.tools.install()
 
-STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-MAX_SYMLINKS = 40
 USAGE = {
     "exec": "pct exec <vmid> [<extra-args>] [OPTIONS]",
     "push": "pct push <vmid> <file> <destination> [OPTIONS]",
@@ -76,61 +75,15 @@ class Pct:
         return state
 
     @staticmethod
-    def require_running(state: dict[str, Any]) -> None:
-        """`container '<vmid>' not running!` (exit 255, 5)."""
+    def require_running(state: dict[str, Any], message: str = "container '{vmid}' not running!") -> None:
+        """`container '<vmid>' not running!` (exit 255, 5); push and pull say it their way."""
         if state.get("status") != "running":
-            raise PctError(f"container '{state.get('vmid')}' not running!")
-
-    # --- paths inside the container -----------------------------------------------------------------
-
-    @staticmethod
-    def host_path(rootfs: str, path: str) -> str:
-        """Where a normalised container path lives on the machine (without following symlinks)."""
-        if path == "/usr/local" or path.startswith("/usr/local/"):
-            return rootfs + path
-        if path == "/usr" or path.startswith("/usr/"):
-            return path
-        return rootfs + path if path != "/" else rootfs
-
-    def resolve(self, rootfs: str, path: str, last: bool = True) -> str:
-        """The machine path of a container path, following symlinks the way the container sees them."""
-        pending = [part for part in posixpath.normpath("/" + path).split("/") if part]
-        current = "/"
-        hops = 0
-        while pending:
-            part = pending.pop(0)
-            candidate = posixpath.normpath(posixpath.join(current, part))
-            host = self.host_path(rootfs, candidate)
-            if os.path.islink(host) and (pending or last):
-                hops += 1
-                if hops > MAX_SYMLINKS:
-                    raise PctError(f"too many levels of symbolic links in '{path}'")
-                target = os.readlink(host)
-                base = "/" if target.startswith("/") else current
-                pending = [p for p in posixpath.normpath(posixpath.join(base, target)).split("/") if p] + pending
-                current = "/"
-                continue
-            current = candidate
-        return self.host_path(rootfs, current)
-
-    def find_program(self, rootfs: str, program: str, env: dict[str, str]) -> tuple[int, str] | None:
-        """lxc-attach's exec failure mapping: (127, not found) or (126, not executable); None when it can run."""
-        if "/" in program:
-            candidates = [program if program.startswith("/") else "/" + program]
-        else:
-            candidates = [posixpath.join(d or "/", program) for d in env.get("PATH", STD_PATH).split(":")]
-        for candidate in candidates:
-            host = self.resolve(rootfs, candidate)
-            if os.path.isfile(host):
-                if os.access(host, os.X_OK):
-                    return None
-                return 126, "Permission denied"
-        return 127, "No such file or directory"
+            raise PctError(message.format(vmid=state.get("vmid")))
 
     # --- commands ------------------------------------------------------------------------------------
 
     def run(self, argv: list[str]) -> int:
-        """Dispatch a subcommand; returns the exit status."""
+        """Dispatch a subcommand; returns the exit status (exec and enter do not return)."""
         if not argv:
             raise PctError("ERROR: no command specified\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]")
         command, rest = argv[0], argv[1:]
@@ -167,105 +120,124 @@ class Pct:
                 positional.append(arg)
         return positional, options, []
 
+    @staticmethod
+    def _keep_env(command: str, options: dict[str, str]) -> bool:
+        """`--keep-env`, default 1 ("FIXME: switch to default 0 with pve 9", pct.pm 232, 240)."""
+        value = options.get("keep-env", "1")
+        if value not in ("0", "1"):
+            raise _usage_error(command, f"400 Parameter verification failed.\nkeep-env: type check ('boolean') failed - got '{value}'")
+        return value == "1"
+
     def cmd_exec(self, args: list[str]) -> int:
-        """`pct exec <vmid> [--keep-env 0|1] -- <argv...>`: the command's exit status, 128+n on signal n."""
+        """`pct exec <vmid> [--keep-env 0|1] -- <argv...>`: checks, then exec lxc-attach (pct.pm 238-253)."""
         positional, options, extra = self._options("exec", args, ("keep-env",))
         if not positional:
             raise _usage_error("exec", "400 not enough arguments")
+        keep_env = self._keep_env("exec", options)
         state = self.load(positional[0], "exec")
-        keep_env = options.get("keep-env", "1")
-        if keep_env not in ("0", "1"):
-            raise _usage_error("exec", f"400 Parameter verification failed.\nkeep-env: type check ('boolean') failed - got '{keep_env}'")
         self.require_running(state)
         command = positional[1:] + extra
         if not command:
             raise PctError("missing command")
-        env = self.container_env(keep_env == "1")
-        return self.sandbox(state, command, env)
+        return self.exec_lxc_attach(state, keep_env, ["--"] + command)
 
     def cmd_enter(self, args: list[str]) -> int:
-        """`pct enter <vmid>`: a root shell in the container with a cleared environment."""
-        positional, _options, _extra = self._options("enter", args, ("keep-env",))
+        """`pct enter <vmid> [--keep-env 0|1]`: lxc-attach without a command, i.e. root's shell (pct.pm 196-211)."""
+        positional, options, _extra = self._options("enter", args, ("keep-env",))
         if not positional:
             raise _usage_error("enter", "400 not enough arguments")
+        keep_env = self._keep_env("enter", options)
         state = self.load(positional[0], "enter")
         self.require_running(state)
-        env = self.container_env(False)
-        env["TERM"] = os.environ.get("TERM", "linux")
-        shell = "/bin/bash" if state.get("ostype") not in ("alpine",) else "/bin/sh"
-        return self.sandbox(state, [shell], env)
+        return self.exec_lxc_attach(state, keep_env, [])
 
-    def container_env(self, keep: bool) -> dict[str, str]:
-        """lxc-attach `--keep-env` (the default) or `--clear-env`; pct drops SSL_CERT_FILE/SSL_CERT_DIR (5)."""
-        if not keep:
-            return {"container": "lxc", "PATH": STD_PATH}
-        env = dict(os.environ)
-        for name in ["SSL_CERT_FILE", "SSL_CERT_DIR"] + list(self.config.get("strip_env", [])):
-            env.pop(name, None)
-        return env
-
-    def sandbox(self, state: dict[str, Any], command: list[str], env: dict[str, str]) -> int:
-        """Run `command` in the container's filesystem with bubblewrap; forward TERM/INT/HUP; pass the status through."""
+    def exec_lxc_attach(self, state: dict[str, Any], keep_env: bool, tail: list[str]) -> int:
+        """clean_environment (SSL_CERT_FILE/DIR, pct.pm 162-169), then replace this process by lxc-attach."""
         bwrap = self.config.get("bwrap")
         if not bwrap or not os.access(str(bwrap), os.X_OK):
             raise PctError("pvesim: bubblewrap is required for pct exec; apt-get install bubblewrap")
-        rootfs = str(state["rootfs"])
-        failure = self.find_program(rootfs, command[0], env)
-        if failure is not None:
-            sys.stderr.write(f"lxc-attach: {state['vmid']}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 "
-                             f"{failure[1]} - Failed to exec \"{command[0]}\"\n")
-            return failure[0]
-        read_fd, write_fd = os.pipe()
-        argv = [str(bwrap), "--bind", rootfs, "/", "--ro-bind", "/usr", "/usr", "--bind", rootfs + "/usr/local", "/usr/local"]
-        for source, target in self.config.get("ro_binds", []):
-            argv += ["--ro-bind", str(source), str(target)]
-        argv += [
-            "--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--hostname", str(state.get("hostname") or f"CT{state['vmid']}"), "--die-with-parent", "--chdir", "/",
-            "--info-fd", str(write_fd), "--",
-        ] + command
-        forwarder = _Forwarder()
+        for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+            os.environ.pop(name, None)
+        # The real pct runs `lxc-attach` from PATH; this one the copy installed next to it.
+        lxc_attach = str(self.config.get("lxc_attach", "lxc-attach"))
+        argv = [lxc_attach, "-n", str(state["vmid"]), "--keep-env" if keep_env else "--clear-env"] + tail
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(lxc_attach, argv)
+        return 255  # not reached
+
+    def in_container(self, state: dict[str, Any], work: Callable[[], None]) -> int:
+        """Run `work` in a child that entered the container's mount namespace (pct.pm 670-690: fork_worker + setns)."""
         try:
-            proc = subprocess.Popen(argv, env=env, pass_fds=(write_fd,))
-        finally:
-            os.close(write_fd)
-        forwarder.proc = proc
-        forwarder.child = _read_child_pid(read_fd)
-        forwarder.flush()
-        status = proc.wait()
-        return 128 - status if status < 0 else status
+            _pid, pidfd = container_init(str(self.config.get("runtime", "")), int(state["vmid"]), self.node)
+        except InitUnavailable as exc:
+            raise PctError(f"can't open container's mount namespace: {exc}") from None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        child = os.fork()
+        if child == 0:
+            status = 0
+            try:
+                setns(pidfd, CLONE_NEWNS)
+                os.chdir("/")
+                work()
+            except PctError as exc:
+                sys.stderr.write(f"{exc}\n")
+                status = exc.status
+            except OSError as exc:
+                sys.stderr.write(f"{exc}\n")
+                status = 255
+            sys.stderr.flush()
+            os._exit(status)
+        os.close(pidfd)
+        _pid_done, raw = os.waitpid(child, 0)
+        return os.WEXITSTATUS(raw) if os.WIFEXITED(raw) else 255
 
     def cmd_push(self, args: list[str]) -> int:
-        """`pct push <vmid> <file> <destination> [--perms N]`: node file -> container."""
+        """`pct push <vmid> <file> <destination> [--perms N] [--user U] [--group G]`: node file -> container."""
         positional, options, extra = self._options("push", args, ("perms", "user", "group"))
         positional += extra
         if len(positional) != 3:
             raise _usage_error("push", "400 wrong number of arguments")
         state = self.load(positional[0], "push")
-        self.require_running(state)
+        self.require_running(state, "can only push files to a running CT")
         source, dest = positional[1], positional[2]
-        target = self.resolve(str(state["rootfs"]), dest)
-        if target.startswith("/usr/") and not target.startswith(str(state["rootfs"])):
-            raise PctError(f"error opening '{dest}': Read-only file system")
-        raw_perms = options.get("perms", "0644")
-        perms = int(raw_perms, 16) if raw_perms.startswith("0x") else int(raw_perms, 8)
-        _copy(source, source, target, dest)
-        os.chmod(target, perms)
-        return 0
+        try:
+            source_fd = os.open(source, os.O_RDONLY)  # opened before entering the container (pct.pm 771-772)
+        except OSError:
+            raise PctError(f"failed to open {source} for reading") from None
+
+        def write() -> None:
+            # Inside, names resolve in the container's /etc/passwd and symlinks cannot leave it.
+            with create_file(dest, options.get("perms"), options.get("user"), options.get("group")) as target:
+                with os.fdopen(source_fd, "rb") as src:
+                    shutil.copyfileobj(src, target)
+
+        return self.in_container(state, write)
 
     def cmd_pull(self, args: list[str]) -> int:
-        """`pct pull <vmid> <path> <destination>`: container file -> node."""
+        """`pct pull <vmid> <path> <destination> [--perms N] [--user U] [--group G]`: container file -> node."""
         positional, options, extra = self._options("pull", args, ("perms", "user", "group"))
         positional += extra
         if len(positional) != 3:
             raise _usage_error("pull", "400 wrong number of arguments")
         state = self.load(positional[0], "pull")
-        self.require_running(state)
-        source, dest = self.resolve(str(state["rootfs"]), positional[1]), positional[2]
-        _copy(source, positional[1], dest, dest)
-        if "perms" in options:
-            os.chmod(dest, int(options["perms"], 8))
-        return 0
+        self.require_running(state, "can only pull files from a running VM")  # sic, pct.pm 654
+        path, dest = positional[1], positional[2]
+        target = create_file(dest, options.get("perms"), options.get("user"), options.get("group"))  # on the node (pct.pm 661)
+
+        def read() -> None:
+            try:
+                src = open(path, "rb")  # pylint: disable=consider-using-with
+            except OSError as exc:
+                raise PctError(f"failed to open {path}: {exc.strerror}") from None
+            with src, target:
+                shutil.copyfileobj(src, target)
+
+        try:
+            return self.in_container(state, read)
+        finally:
+            target.close()
 
     def cmd_status(self, args: list[str]) -> int:
         """`status: running|stopped`."""
@@ -307,39 +279,45 @@ class Pct:
         return 0
 
 
-class _Forwarder:
-    """Forwards TERM/INT/HUP to the command inside the sandbox (its init ignores them), queued until it is known."""
+def create_file(path: str, perms: str | None, user: str | None, group: str | None) -> Any:
+    """pct.pm create_file (514-566): O_EXCL first (mode from umask), else truncate; explicit perms and owner.
 
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.child: int | None = None
-        self.pending: list[int] = []
-        for signum in FORWARDED:
-            signal.signal(signum, self.handle)
+    Permissions are octal unless `0x` (a missing leading 0 is added, pct.pm 651); user and group are
+    names or numbers, looked up where the call runs (inside the container for push).
+    """
+    uid = gid = -1
+    if user is not None:
+        uid = int(user) if user.isdigit() else _lookup(pwd.getpwnam, user, f"failed to get uid for: {user}")
+    if group is not None:
+        gid = int(group) if group.isdigit() else _lookup(grp.getgrnam, group, f"failed to get gid for: {group}")
+    mode = None
+    if perms is not None:
+        text = perms if perms.startswith("0") else "0" + perms
+        try:
+            mode = int(text, 16) if text.lower().startswith("0x") else int(text, 8)
+        except ValueError:
+            raise PctError(f"invalid mode: '{perms}'") from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        except OSError as exc:
+            raise PctError(f"failed to create file: {path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise PctError(f"failed to create file: {path}: {exc.strerror}") from None
+    if mode is not None:
+        os.fchmod(fd, mode)
+    if uid != -1 or gid != -1:
+        os.fchown(fd, uid, gid)
+    return os.fdopen(fd, "wb")
 
-    def handle(self, signum: int, frame: FrameType | None) -> None:
-        """Signal handler: forward now, or remember for flush()."""
-        if self.proc is None:
-            self.pending.append(signum)
-        else:
-            self.forward(signum)
 
-    def forward(self, signum: int) -> None:
-        """To the command (the children of bwrap's pid-1 helper); to bwrap itself when they are unknown."""
-        targets = _children(self.child) if self.child else []
-        if not targets and self.proc is not None:
-            targets = [self.proc.pid]
-        for pid in targets:
-            try:
-                os.kill(pid, signum)
-            except OSError:
-                pass
-
-    def flush(self) -> None:
-        """Deliver signals that arrived before the sandbox was up."""
-        pending, self.pending = self.pending, []
-        for signum in pending:
-            self.forward(signum)
+def _lookup(function: Callable[[str], Any], name: str, message: str) -> int:
+    try:
+        return int(function(name)[2])
+    except KeyError:
+        raise PctError(message) from None
 
 
 def apply_layout(rootfs: str, ops: list[list[Any]]) -> None:
@@ -347,7 +325,7 @@ def apply_layout(rootfs: str, ops: list[list[Any]]) -> None:
 
     Built in a temporary sibling directory and renamed into place, so neither a concurrent pct nor
     the simulator's log writer ever sees half a filesystem. Operations: `["dir", rel, mode]`,
-    `["file", rel, text, mode]`, `["link", rel, target]`, `["copy", rel, source, mode]`.
+    `["file", rel, text, mode]`, `["link", rel, target]`, `["copy", rel, source, mode]`, `["chown", rel, uid, gid]`.
     """
     if os.path.isdir(rootfs):
         return
@@ -368,6 +346,8 @@ def apply_layout(rootfs: str, ops: list[list[Any]]) -> None:
         elif op[0] == "copy":
             shutil.copyfile(str(op[2]), path)
             os.chmod(path, int(op[3]))
+        elif op[0] == "chown":
+            os.lchown(path, int(op[2]), int(op[3]))
     try:
         os.rename(temp, rootfs)
     except OSError:
@@ -376,48 +356,13 @@ def apply_layout(rootfs: str, ops: list[list[Any]]) -> None:
             raise
 
 
-def _copy(source: str, source_name: str, target: str, target_name: str) -> None:
-    """Copy a file; errors name the paths as the user gave them."""
-    try:
-        src = open(source, "rb")  # pylint: disable=consider-using-with
-    except OSError as exc:
-        raise PctError(f"error opening '{source_name}': {exc.strerror}") from None
-    with src:
-        try:
-            with open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        except OSError as exc:
-            raise PctError(f"error opening '{target_name}': {exc.strerror}") from None
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-            return [int(item) for item in handle.read().split()]
-    except OSError:
-        return []
-
-
-def _read_child_pid(fd: int) -> int | None:
-    """bwrap's `--info-fd` JSON: `child-pid` is its helper (pid 1 inside); the fd closes once the sandbox is set up."""
-    data = b""
-    try:
-        while True:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(fd)
-    try:
-        return int(json.loads(data.decode("utf-8"))["child-pid"])
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the installed script."""
-    pct = Pct(json.loads(_CONFIG_JSON))
+    """Entry point of the installed script; first the start-up cost a real pct has (Perl, --pct-startup-ms)."""
+    config = json.loads(_CONFIG_JSON)
+    startup = float(config.get("startup_ms", 0) or 0)
+    if startup > 0:
+        time.sleep(startup / 1000.0)
+    pct = Pct(config)
     try:
         return pct.run(sys.argv[1:] if argv is None else argv)
     except PctError as exc:

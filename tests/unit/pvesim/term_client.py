@@ -4,6 +4,7 @@
 """A bare websocket-client terminal for the simulator's own tests (not the collection's client)."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -16,8 +17,9 @@ import websocket
 from pvesim_client import Api
 
 
-NEEDS_BWRAP = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (apt-get install bubblewrap)")
-"""For tests that run `pct exec` (the simulator refuses to run container commands without isolation)."""
+NEEDS_BWRAP = pytest.mark.skipif(shutil.which("bwrap") is None or os.geteuid() != 0,
+                                 reason="containers need bubblewrap (apt-get install bubblewrap) and a simulator running as root")
+"""For tests that run commands in containers (the simulator refuses to without isolation, and needs root for them)."""
 
 
 def _satisfied(done: Any, data: bytes) -> bool:

@@ -67,10 +67,10 @@ def test_exact_bytes_through_stdin_and_stdout(sim: SimProcess) -> None:
 
 @NEEDS_BWRAP
 def test_sandbox_is_the_container(sim: SimProcess) -> None:
-    result = pct(sim, "exec", "100", "--", "sh", "-c", "hostname; cat /etc/hostname; . /etc/os-release; echo $ID; echo $$; ls /home; echo hi > /tmp/mark")
+    result = pct(sim, "exec", "100", "--", "sh", "-c", "hostname; cat /etc/hostname; . /etc/os-release; echo $ID; echo $$; echo /home/*; echo hi > /tmp/mark")
     assert result.returncode == 0, result.stderr
     hostname, etc_hostname, os_id, pid, home = result.stdout.decode().split("\n")[:5]
-    assert (hostname, etc_hostname, os_id, home) == ("web", "web", "debian", "user")
+    assert (hostname, etc_hostname, os_id, home) == ("web", "web", "debian", "/home/ops /home/user")
     assert int(pid) < 10  # a pid namespace of its own
     assert pct(sim, "exec", "100", "--", "cat", "/tmp/mark").stdout == b"hi\n"
     assert pct(sim, "exec", "101", "--", "cat", "/tmp/mark").returncode == 1  # not visible in another container
@@ -86,25 +86,36 @@ def test_environment(sim: SimProcess) -> None:
     lines = kept.stdout.decode().splitlines()
     assert "MARKER=kept" in lines and not any(line.startswith(("SSL_CERT_FILE=", "SSL_CERT_DIR=", "TMPDIR=", "PVESIM_")) for line in lines)
     cleared = subprocess.run([str(sim.node_tool("pve1", "pct")), "exec", "101", "--keep-env", "0", "--", "env"], env=env, capture_output=True, check=True)
-    # (bwrap adds PWD for --chdir.)
-    assert sorted(cleared.stdout.decode().split()) == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PWD=/", "container=lxc"]
+    # attach.c 803-876: nothing but the default PATH and container=lxc (no PWD: nothing execs through a shell).
+    assert sorted(cleared.stdout.decode().split()) == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "container=lxc"]
 
 
 @NEEDS_BWRAP
-def test_signals_are_forwarded(sim: SimProcess) -> None:
-    proc = subprocess.Popen(
-        [str(sim.node_tool("pve1", "pct")), "exec", "101", "--", "sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done"],
-        stdout=subprocess.PIPE,
-    )
+def test_signals_reach_the_command_through_its_process_group_only(sim: SimProcess) -> None:
+    """lxc-attach forwards nothing (lxc_attach.c): SIGTERM ends it and leaves the command running; a group kill (timeout) reaches both."""
+    script = "trap 'echo trapped > /tmp/signal-$1; exit 7' TERM; echo ready; while :; do sleep 0.05; done"
+    lone = subprocess.Popen([str(sim.node_tool("pve1", "pct")), "exec", "101", "--", "sh", "-c", script, "sh", "lone"],
+                            stdout=subprocess.PIPE, start_new_session=True)
+    group = subprocess.Popen([str(sim.node_tool("pve1", "pct")), "exec", "101", "--", "sh", "-c", script, "sh", "group"],
+                             stdout=subprocess.PIPE, start_new_session=True)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 7
+        for proc in (lone, group):
+            assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        lone.send_signal(signal.SIGTERM)
+        assert lone.wait(10) == -signal.SIGTERM  # lxc-attach itself died of it
+        still = pct(sim, "exec", "101", "--", "sh", "-c", "test ! -e /tmp/signal-lone && pgrep -f 'sh -c trap.* lone' >/dev/null")
+        assert still.returncode == 0, "the command must outlive lxc-attach"
+        os.killpg(group.pid, signal.SIGTERM)
+        assert group.wait(10) == -signal.SIGTERM  # lxc-attach is in the group too and dies of it first
+        trapped = pct(sim, "exec", "101", "--", "timeout", "10", "sh", "-c", "until [ -s /tmp/signal-group ]; do sleep 0.05; done; cat /tmp/signal-group")
+        assert trapped.stdout == b"trapped\n"
     finally:
-        proc.kill()
-        proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        pct(sim, "exec", "101", "--", "pkill", "-f", "sh -c trap")
+        for proc in (lone, group):
+            proc.kill()
+            proc.wait(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def test_push_pull_status_list_config(sim: SimProcess, tmp_path: Path) -> None:
@@ -118,7 +129,7 @@ def test_push_pull_status_list_config(sim: SimProcess, tmp_path: Path) -> None:
     assert target.read_bytes() == bytes(range(256))
     # /usr is the machine's, read-only.
     assert pct(sim, "push", "101", str(source), "/usr/bin/x").returncode == 255
-    assert pct(sim, "pull", "101", "/nope", str(target)).stderr == b"error opening '/nope': No such file or directory\n"
+    assert pct(sim, "pull", "101", "/nope", str(target)).stderr == b"failed to open /nope: No such file or directory\n"
     assert pct(sim, "status", "101").stdout == b"status: running\n"
     listing = pct(sim, "list").stdout.decode().splitlines()
     assert listing[0].split() == ["VMID", "Status", "Lock", "Name"] and any(line.split()[:2] == ["102", "stopped"] for line in listing)
