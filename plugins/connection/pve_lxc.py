@@ -16,8 +16,9 @@ description:
     way, gzip-compressed when that helps, SHA-256-checked, written to a temporary file and renamed into place.
   - Node shells are shared between tasks and forks by a broker process on the controller (like SSH's ControlPersist), so most tasks need no
     new terminal. Set O(broker_idle_timeout=0) to have every task open its own.
-  - Needs a V(root@pam) password login (O(api_user=root@pam) and O(api_password)): Proxmox VE gives a root shell on the node terminal only to
-    it. With an API token as well, the token serves the API calls and the password only the terminal.
+  - >-
+    Needs a V(root@pam) password login (O(api_user=root@pam) and O(api_password)); Proxmox VE gives a root shell on the node terminal only
+    to it. With an API token as well, the token serves the API calls and the password only the terminal.
 author:
   - pveops contributors (@pveops)
 requirements:
@@ -84,9 +85,9 @@ options:
       - name: PVE_BROKER_SHELLS_PER_NODE
   broker_dir:
     description:
-      - Private directory (mode 0700) of the broker's socket.
+      - Private directory (mode 0700) of the broker's socket and process id file; by default C(pveops) in Ansible's home directory
+        (E(ANSIBLE_HOME), usually C(~/.ansible)).
     type: path
-    default: ~/.ansible/pveops
     vars:
       - name: pve_broker_dir
     env:
@@ -136,8 +137,10 @@ EXAMPLES = r"""
       changed_when: false
 """
 
+import os
 import typing as t
 
+from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
@@ -167,7 +170,7 @@ class Connection(ConnectionBase):
         self._link = ContainerLink(
             config, int(self.get_option("vmid")), self.get_option("node"), self.get_option("remote_user") or "root",
             broker_idle=int(self.get_option("broker_idle_timeout")), per_node=int(self.get_option("broker_shells_per_node")),
-            broker_dir=str(self.get_option("broker_dir")), spool_dir=str(self.get_option("spool_dir")), log=self._log)
+            broker_dir=str(self.get_option("broker_dir") or os.path.join(C.ANSIBLE_HOME, "pveops")), spool_dir=str(self.get_option("spool_dir")), log=self._log)
         self._link.open()
         self._connected = True
         return self

@@ -258,6 +258,20 @@ class NodeShell:
                 raise PveConnectionError(f"the terminal of node {self.node} closed while the script was sent "
                                          f"(after {self.age():.1f} s); it printed: {self.buffer.tail()!r}")
 
+    def drop_through(self, marker: bytes) -> None:
+        """Forget the output up to the end of the line with ``marker``, which says the node has read all input so far.
+
+        (The request loop prints it when it waits for the next request: acknowledgements before it need not be counted.)
+        """
+        self._acks = len(self._ack_points)
+        self._acked = self._sent
+        index = self.buffer.find(marker)
+        found = self.buffer.line_after(index) if index >= 0 else None
+        rest = bytes(self.buffer.data[found[1]:]) if found else b""
+        self.buffer = OutputBuffer()
+        self.buffer.feed(rest)
+        self._ack_scan = 0
+
     def _take_acks(self) -> bool:
         """Count new acknowledgements; True when at least one came."""
         found, self._ack_scan = self.buffer.count(b"PVEOPS-ACK-" + self.nonce.encode(), self._ack_scan)

@@ -35,7 +35,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClie
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveConnectionError, PveError, PveTimeout
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import ExecResult, parse_capture
 from ansible_collections.pveops.proxmox.plugins.module_utils._nodescript import KILL_GRACE, sh_join, sh_quote
-from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL, PRELUDE_LIMIT, NodeShell, OutputBuffer
+from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL, PRELUDE_LIMIT, NodeShell
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
 RECORD = 256
@@ -233,14 +233,10 @@ class AgentSession:
         digest = hashlib.sha256(stdin).hexdigest() if stdin else "-"
         header = b"PVEOPS-REQ %d %d %d %s %s %d %d" % (self.requests, len(spec), len(data), b"z" if zipped else b"p", digest.encode(),
                                                      int(timeout), 1 if want_sha else 0)
-        # The previous request's output is done with: keep only what came after its end marker.
-        fresh = OutputBuffer()
+        # The previous request's output is done with: keep only what came after the loop said it is ready.
         idle_marker = b"PVEOPS-IDLE-" + shell.nonce.encode()
         shell.wait_for(idle_marker, "the request loop", seconds=30)
-        index = shell.buffer.find(idle_marker)
-        found = shell.buffer.line_after(index)
-        fresh.feed(bytes(shell.buffer.data[found[1]:]) if found else b"")
-        shell.buffer = fresh
+        shell.drop_through(idle_marker)
         shell.send(header.ljust(RECORD, b" "))
         shell.upload(spec)
         shell.upload(data)

@@ -216,10 +216,11 @@ class Broker:
                 threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
         finally:
             server.close()
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
+            for leftover in (self.path, self.path[:-len(".sock")] + ".pid"):
+                try:
+                    os.unlink(leftover)
+                except OSError:
+                    pass
             self.pool.close()
             self.client.close()
 
@@ -274,27 +275,28 @@ class _PeerWatch:
     def __init__(self, conn: socket.socket, session: AgentSession) -> None:
         self.conn = conn
         self.session = session
-        self.done = threading.Event()
+        self.wake_read, self.wake_write = os.pipe()
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
 
     def _watch(self) -> None:
-        while not self.done.is_set():
-            ready = select.select([self.conn], [], [], 0.5)[0]
-            if ready and not self.done.is_set():
-                try:
-                    gone = self.conn.recv(1, socket.MSG_PEEK) == b""
-                except OSError:
-                    gone = True
-                if gone:
-                    self.session.abort()
-                    return
-                time.sleep(0.5)  # the worker sent something early; it is read after the answer
+        ready = select.select([self.conn, self.wake_read], [], [])[0]
+        if self.conn in ready and self.wake_read not in ready:
+            try:
+                gone = self.conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                self.session.abort()
 
     def stop(self) -> None:
         """The request ended."""
-        self.done.set()
+        os.write(self.wake_write, b"x")
         self.thread.join()
+        os.close(self.wake_read)
+        os.close(self.wake_write)
 
 
 def start_broker(config: ConnectionConfig, path: str, idle: int, per_node: int, spool_dir: str) -> None:
@@ -315,6 +317,8 @@ def start_broker(config: ConnectionConfig, path: str, idle: int, per_node: int, 
         os.closerange(3, 4096)  # nothing of the worker (its queues, its own connections) stays open here
         broker = Broker(config, path, idle, per_node, spool_dir)
         broker.listen()
+        with open(path[:-len(".sock")] + ".pid", "w", encoding="ascii") as pid_file:  # for people (and tests) looking for it
+            pid_file.write(f"{os.getpid()}\n")
         broker.serve()
     except BaseException:  # pylint: disable=broad-except
         pass
