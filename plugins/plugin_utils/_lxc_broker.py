@@ -280,8 +280,8 @@ class _PeerWatch:
         self.thread.start()
 
     def _watch(self) -> None:
-        ready = select.select([self.conn, self.wake_read], [], [])[0]
-        if self.conn in ready and self.wake_read not in ready:
+        ready = select.select([self.conn.fileno(), self.wake_read], [], [])[0]
+        if self.conn.fileno() in ready and self.wake_read not in ready:
             try:
                 gone = self.conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
             except BlockingIOError:
