@@ -141,7 +141,7 @@ import os
 import typing as t
 
 from ansible import constants as C
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleError
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
@@ -199,7 +199,7 @@ class Connection(ConnectionBase):
         assert become is not None
         method = str(getattr(become, "name", "")).rsplit(".", 1)[-1]
         if method != "sudo":
-            raise AnsibleConnectionFailure(
+            raise AnsibleError(
                 f"become_method {method} asks for its password on a terminal, and pveops.proxmox.pve_lxc runs commands without one "
                 "(so that nothing in the container can reach the node's terminal); use become_method sudo, which reads the password "
                 "from standard input, or a become setup that needs no password")

@@ -171,8 +171,12 @@ class Push:
 
 
 def _run(words: bytes, redirects: bytes, limit: bytes = b"") -> bytes:
-    """A command line (already quoted) in its own session, in the background, with the node environment; ``c`` is its pid."""
-    return b"setsid %s%s %s %s %s & c=$!" % (limit, _ENV, words, redirects, _CLOSE_FDS)
+    """A command line (already quoted) in its own session, in the background, with the node environment; ``c`` is its pid.
+
+    The command gets the usual umask 022, not the script's 077 (which keeps the spool private);
+    its output files are created before the umask changes and stay private in the spool.
+    """
+    return b"( umask 022; exec setsid %s%s %s %s ) %s & c=$!" % (limit, _ENV, words, _CLOSE_FDS, redirects)
 
 
 def capture_script(nonce: str, command: t.Sequence[str], stdin_length: int, timeout: int | None,
@@ -267,7 +271,7 @@ def stream_script(nonce: str, command: t.Sequence[str], duration: float) -> byte
         b'mkfifo "$d/p" || fail fifo',
         b'cat "$d/p" & k=$!',
         b"printf 'PVEOPS-BEGIN-%s\\n'" % n,
-        b'setsid timeout -k %d %d %s SYSTEMD_PAGER= PAGER=cat %s < /dev/null > "$d/p" 2>&1 %s & c=$!' % (
+        b'( umask 022; exec setsid timeout -k %d %d %s SYSTEMD_PAGER= PAGER=cat %s %s ) < /dev/null > "$d/p" 2>&1 & c=$!' % (
             KILL_GRACE, bound, _ENV, sh_join(command), _CLOSE_FDS),
         b"wait $c; r=$?; c=",
         b'wait "$k"',

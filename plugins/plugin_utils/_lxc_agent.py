@@ -77,7 +77,7 @@ def agent_script(nonce: str, idle: int) -> bytes:
         b"  fi",
         b'  l=; [ "$7" -gt 0 ] && l="timeout -k %d $7"' % KILL_GRACE,
         b"  printf '\\nPVEOPS-STARTED-%s\\n' \"$q\"",
-        b'  setsid $l /bin/sh "$d/r/s" < "$d/r/i" > "$d/r/o" 2> "$d/r/e" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- & c=$!',
+        b'  ( umask 022; exec setsid $l /bin/sh "$d/r/s" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- ) < "$d/r/i" > "$d/r/o" 2> "$d/r/e" & c=$!',
         b'  wait $c; r=$?; c=',
         b'  s=-; [ "$8" = 1 ] && s=$(sha256sum < "$d/r/o" | cut -d " " -f 1)',
         b"  z() { if [ \"$(wc -c < \"$1\")\" -gt %d ] && [ \"$(head -c 65536 \"$1\" | gzip -1 -c | wc -c)\" -lt 49152 ]; then"

@@ -100,7 +100,9 @@ def layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
     distro = distro_of(str(guest.config.get("ostype", "debian")))
     shell = "/bin/sh" if alpine else "/bin/bash"
     ops: list[list[Any]] = [["dir", sub, 0o755] for sub in ("etc", "etc/alternatives", "home/user", "var/log", "run", "usr/local/bin", "dev", "proc")]
-    ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777]]
+    # /var/tmp is sticky and world-writable like /tmp in every distribution's base image (Ansible puts its files there when it
+    # becomes an unprivileged user).
+    ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777], ["dir", "var/tmp", 0o1777]]
     ops += [["link", name, f"usr/{name}"] for name in USR_LINKS]
     ops += [
         ["file", "etc/hostname", guest.name + "\n", 0o644],
@@ -140,7 +142,7 @@ def application_layout(guest: Guest, tools_dir: str) -> list[list[Any]]:
     """An OCI application image without a shell: its own /usr (the machine's libraries and Python bound into it), no /bin."""
     ops: list[list[Any]] = [["dir", sub, 0o755] for sub in (
         "etc", "usr/bin", "usr/lib", "usr/lib64", "usr/local/bin", "usr/local/lib/pvesim", "var/log", "run", "dev", "proc", "app")]
-    ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777], ["link", "lib", "usr/lib"], ["link", "lib64", "usr/lib64"]]
+    ops += [["dir", "root", 0o700], ["dir", "tmp", 0o1777], ["dir", "var/tmp", 0o1777], ["link", "lib", "usr/lib"], ["link", "lib64", "usr/lib64"]]
     accounts = account_files("/sbin/nologin", False)
     ops += [
         ["file", "etc/hostname", guest.name + "\n", 0o644],

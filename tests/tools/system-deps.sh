@@ -6,6 +6,7 @@ set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
+[ -x /usr/bin/python3 ] || missing+=(python3)  # Ansible modules run by the pve_lxc connection use the containers' /usr/bin/python3
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
