@@ -60,6 +60,8 @@ RETRY_STATUSES = frozenset({502, 503, 504, 595, 596, 599})
 # these messages are the transient ones: a lock or a worker that timed out.
 _TRANSIENT_500 = ("got timeout", "timed out", "temporarily unavailable", "try again later")
 _NOT_FOUND_MARKERS = ("does not exist", "no such ")
+_UNSENDABLE = ("{method} {path} could not be sent to {url}: a header holds a character HTTP cannot carry "
+               "(the header is not shown: it carries the credentials)")
 
 Params = t.Optional[t.Mapping[str, t.Any]]
 
@@ -385,8 +387,15 @@ class ApiClient:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"
             error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}", not_sent=not_sent)
+        except requests.exceptions.InvalidHeader:
+            # Its text is the whole header, a token secret or ticket included: never show it.
+            error = PveError(_UNSENDABLE.format(method=method, path=path, url=config.base_url))  # not retried: it would fail alike
         except requests.exceptions.RequestException as exc:
             error = PveConnectionError(f"{method} {path} to {config.base_url} failed: {_root_cause(exc)}")
+        except (ValueError, UnicodeError):
+            # http.client refuses header values it cannot encode (UnicodeEncodeError) or that hold
+            # control characters ("Invalid header value b'...'"), with the value in the text.
+            error = PveError(_UNSENDABLE.format(method=method, path=path, url=config.base_url))  # not retried: it would fail alike
         raise error
 
     def _decode(self, method: str, path: str, response: t.Any, envelope: bool = False) -> t.Any:

@@ -4,7 +4,9 @@
 """The HTTP client against a scripted session: auth, CSRF, renewal, retries, error mapping."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import socket
 import typing as t
 
 import pytest
@@ -20,6 +22,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
     NotFound,
     PermissionDenied,
     PveConnectionError,
+    PveError,
 )
 
 TICKET = "PVE:root@pam:6716A1B2::c2lnbmF0dXJl+/="
@@ -244,3 +247,35 @@ def test_envelope_keeps_total() -> None:
 def test_validate_certs_false_warns() -> None:
     client = ApiClient(connection_config({"api_url": "pve", "api_password": "x", "validate_certs": False}))
     assert any("validate_certs is false" in warning for warning in client.warnings)
+
+
+SECRET = "6d94626e-5342-4b1e-8f3f-50c8d1d71853"
+
+
+@pytest.mark.parametrize("raised", [
+    requests.exceptions.InvalidHeader("Invalid leading whitespace, reserved character(s), or return character(s) in header value: "
+                                      f"'PVEAPIToken=root@pam!ansible={SECRET}\\n'"),
+    ValueError(f"Invalid header value b'PVEAPIToken=root@pam!ansible={SECRET}\\r\\n'"),
+    UnicodeEncodeError("latin-1", f"PVEAPIToken=root@pam!ansible={SECRET}€", 65, 66, "ordinal not in range(256)"),
+])
+def test_a_refused_header_is_reported_without_its_text(raised: BaseException) -> None:
+    client, session = make_client([raised, ok("never")], api_password=None, api_token_id="root@pam!ansible", api_token_secret=SECRET)
+    with pytest.raises(PveError) as info:
+        client.get("/version")
+    assert "could not be sent" in str(info.value) and "header" in str(info.value)
+    assert SECRET not in str(info.value) and SECRET not in repr(info.value.details)
+    assert info.value.__context__ is None and info.value.__cause__ is None  # no traceback carries it either
+    assert len(session.calls) == 1  # not retried: it would fail the same way
+
+
+def test_the_http_library_itself_never_puts_a_header_into_our_message() -> None:
+    """A header http.client cannot encode, through the real requests stack (plain HTTP to a socket that only listens)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        config = dataclasses.replace(connection_config({"api_url": "https://127.0.0.1:9", "api_token_id": "root@pam!ansible",
+                                                        "api_token_secret": SECRET}),
+                                     base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", token_secret=SECRET + "€")
+        with ApiClient(config) as client, pytest.raises(PveError) as info:
+            client.get("/version")
+    assert "could not be sent" in str(info.value) and SECRET not in str(info.value)
