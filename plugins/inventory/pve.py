@@ -57,7 +57,7 @@ options:
     type: bool
     default: true
   concurrency:
-    description: How many address lookups run at the same time, over all nodes.
+    description: How many address lookups run at the same time, over all nodes (1 to 256).
     type: int
     default: 16
   address_max_age:
@@ -128,6 +128,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import choose_host, parse_networks
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
 
@@ -212,9 +213,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _snapshot(self, previous: dict[str, t.Any]) -> Snapshot:
         defaults = plugin_connection_options(self)
         entries = self.get_option("clusters") or [{}]
-        concurrency = int(self.get_option("concurrency"))
-        if concurrency < 1:
-            raise AnsibleParserError(f"concurrency must be at least 1, got {concurrency}")
+        try:
+            concurrency = int(bounded_number("concurrency", self.get_option("concurrency"), 1, MAX_CONCURRENCY,
+                                             unit="parallel requests", integer=True))
+        except ConfigError as exc:
+            raise AnsibleParserError(str(exc)) from None
         clients = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):

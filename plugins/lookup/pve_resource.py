@@ -33,7 +33,7 @@ options:
     type: bool
     default: true
   concurrency:
-    description: How many address lookups run at the same time.
+    description: How many address lookups run at the same time (1 to 256).
     type: int
     default: 16
 """
@@ -84,6 +84,7 @@ _raw:
 
 import typing as t
 
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._lookup import ReverseLookupBase
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_resources
@@ -99,7 +100,8 @@ class LookupModule(ReverseLookupBase):
 
     def snapshot_options(self) -> dict[str, t.Any]:
         """Guests with their addresses (VMs too when asked)."""
-        return {"want_qemu": bool(self.get_option("want_qemu")), "concurrency": int(self.get_option("concurrency"))}
+        concurrency = bounded_number("concurrency", self.get_option("concurrency"), 1, MAX_CONCURRENCY, unit="parallel requests", integer=True)
+        return {"want_qemu": bool(self.get_option("want_qemu")), "concurrency": int(concurrency)}
 
     def find(self, data: Snapshot, query: dict[str, str]) -> list[dict[str, t.Any]]:
         """Guests matching the address, else the host name, else the alias."""

@@ -21,6 +21,8 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import Conf
 
 # The longest duration any option accepts: one day. Longer waits are a typo (or 1e308).
 MAX_SECONDS = 86400
+# The most parallel requests any option asks for; pveproxy runs only a few workers per node anyway.
+MAX_CONCURRENCY = 256
 
 
 def bounded_number(option: str, value: t.Any, minimum: float, maximum: float, unit: str = "seconds", integer: bool = False) -> float:

@@ -42,7 +42,7 @@ options:
     default: true
   concurrency:
     description:
-      - How many address lookups run at the same time.
+      - How many address lookups run at the same time (1 to 256).
     type: int
     default: 4
 """
@@ -134,6 +134,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import sel
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
 from ansible_collections.pveops.proxmox.plugins.module_utils._guest_ips import discover_ips
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 
 
 def main() -> None:
@@ -149,9 +150,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if params["concurrency"] < 1:
-        module.fail_json(msg=f"concurrency must be at least 1, got {params['concurrency']}")
     with module.pve_errors(containers=[]):
+        bounded_number("concurrency", params["concurrency"], 1, MAX_CONCURRENCY, unit="parallel requests", integer=True)
         cluster = module.cluster()
         cluster.check_node(params["node"])
         guests = select_guests(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])

@@ -175,6 +175,7 @@ import typing as t
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import api_path
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._stats import container_sample, node_sample, rates, table
 
 
@@ -196,8 +197,8 @@ def main() -> None:
     if params["samples"] < 1:
         module.fail_json(msg=f"samples must be at least 1, got {params['samples']}")
     interval = params["interval"] if params["interval"] is not None else (3.0 if params["container_stats"] else 1.0)
-    if interval < 0:
-        module.fail_json(msg=f"interval must not be negative, got {interval}")
+    with module.pve_errors():
+        bounded_number("interval", interval, 0, MAX_SECONDS)
     if not params["container_stats"] and not params["node_stats"]:
         module.fail_json(msg="nothing to report: container_stats and node_stats are both false")
 

@@ -49,9 +49,10 @@ class ReverseLookupBase(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         try:
             config = config_from(plugin_connection_options(self))
+            with pve_errors():
+                options = self.snapshot_options()
         except AnsibleError as exc:
             raise AnsibleLookupError(f"{self.NAME}: {exc}") from None
-        options = self.snapshot_options()
 
         def take() -> Snapshot:
             client = new_client(config)
