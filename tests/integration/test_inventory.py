@@ -14,6 +14,7 @@ import typing as t
 
 import pytest
 
+from ansible_commands import Run
 from conftest import HERE, Ansible
 from pvesim.harness import SimProcess
 
@@ -156,6 +157,21 @@ def test_lookups_in_a_playbook(ansible: Ansible) -> None:
     ambiguous = run.task("Ambiguous name")["result"]
     assert ambiguous["status"] if "status" in ambiguous else True
     assert "matches more than one guest: lxc 109 (app) on pve2; lxc 110 (app) on pve3" in json.dumps(run.task("Ambiguous name"))
+
+
+def lookup_run(ansible: Ansible, expression: str, auth: str = "token") -> Run:
+    """``ansible localhost -m debug -a msg=<expression>``: one lookup, its result or its error in the recorded result."""
+    return ansible.run(["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "ansible.builtin.debug",
+                        "-a", f"msg={{{{ {expression} }}}}"], auth=auth)
+
+
+@pytest.mark.parametrize("concurrency", [0, 100000])
+def test_lookup_concurrency_is_bounded_like_the_modules(ansible: Ansible, concurrency: int) -> None:
+    ansible.sim.mark()
+    run = lookup_run(ansible, f"lookup('pveops.proxmox.pve_resource', '10.0.0.11', concurrency={concurrency})")
+    assert run.rc != 0
+    assert f"pveops.proxmox.pve_resource: concurrency {concurrency} is not a whole number from 1 to 256" in run.output
+    assert ansible.sim.requests() == []
 
 
 def test_two_clusters_with_the_same_names(ansible: Ansible, tmp_path_factory: pytest.TempPathFactory) -> None:
