@@ -201,6 +201,8 @@ class ApiClient:
                 )
             elif config.ca_path:
                 session.verify = config.ca_path
+        if config.base_url.startswith("http://"):
+            self.warnings.append(f"allow_http is set: credentials and tickets travel unencrypted to {config.base_url}")
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -386,7 +388,8 @@ class ApiClient:
         except requests.exceptions.ConnectionError as exc:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"
-            error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}", not_sent=not_sent)
+            hint = "" if not_sent or not config.base_url.startswith("http://") else "; if that port serves HTTPS, api_url must start with https://"
+            error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}{hint}", not_sent=not_sent)
         except requests.exceptions.InvalidHeader:
             # Its text is the whole header, a token secret or ticket included: never show it.
             error = PveError(_UNSENDABLE.format(method=method, path=path, url=config.base_url))  # not retried: it would fail alike
@@ -403,7 +406,11 @@ class ApiClient:
         if status >= 400:
             raise self._error(method, path, response)
         if status >= 300:
-            raise ApiError(status, method, path, f"unexpected redirect to {response.headers.get('Location', '?')}")
+            location = str(response.headers.get("Location", "?"))
+            if self.config.base_url.startswith("http://") and location.startswith("https://"):
+                raise ApiError(status, method, path, f"{self.config.base_url} answers with a redirect to {location}: it speaks HTTPS, "
+                                                     "so api_url must start with https://")
+            raise ApiError(status, method, path, f"unexpected redirect to {location}")
         try:
             body = response.json()
         except ValueError:

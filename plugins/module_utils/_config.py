@@ -41,6 +41,7 @@ CONNECTION_OPTIONS = (
     "ca_path",
     "tls_fingerprint",
     "api_timeout",
+    "allow_http",
 )
 
 # Token names follow the realm/token regex of pve-access-control (pve-protocol.md §1.5).
@@ -67,6 +68,7 @@ class ConnectionConfig:
     ca_path: str | None = None
     tls_fingerprint: str | None = None  # 64 lower-case hex digits
     timeout: float = DEFAULT_TIMEOUT
+    allow_http: bool = False  # plain http:// api_url accepted (credentials travel unencrypted)
 
     @property
     def api_root(self) -> str:
@@ -214,6 +216,13 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
     if ca_path is not None and not os.path.isfile(ca_path):
         raise ConfigError(f"ca_path {ca_path!r} does not exist or is not a file")
     fingerprint = options.get("tls_fingerprint") or None
+    allow_http = bool(options.get("allow_http"))
+    if base_url.startswith("http://") and not allow_http:
+        credentials = "API token" if token_id is not None else "password and the tickets"
+        raise ConfigError(
+            f"api_url {url!r} uses plain http://, which sends the {credentials} unencrypted; use https:// "
+            "(Proxmox VE serves the API over HTTPS on port 8006), or set allow_http: true when a TLS-terminating proxy you trust is in between"
+        )
     timeout = options.get("api_timeout")
     timeout_value = DEFAULT_TIMEOUT if timeout is None else bounded_number("api_timeout", timeout, 1, MAX_SECONDS)
 
@@ -227,4 +236,5 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
         ca_path=ca_path,
         tls_fingerprint=normalize_fingerprint(str(fingerprint)) if fingerprint else None,
         timeout=timeout_value,
+        allow_http=allow_http,
     )

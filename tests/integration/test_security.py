@@ -157,3 +157,21 @@ class TestShortTickets:
         run = short.playbook("long.yml")
         assert run.rc == 0, run.output
         assert all(entry["status"] in ("ok", "changed") for entry in run.results)
+
+
+def test_plain_http_is_refused_before_anything_is_sent(ansible: Ansible) -> None:
+    sim = ansible.sim
+    ansible.sim.mark()
+    run = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_URL": sim.url.replace("https://", "http://")})
+    assert run.rc != 0
+    assert run.result["msg"].startswith(f"api_url '{sim.url.replace('https://', 'http://')}' uses plain http://, which sends the password")
+    assert sim.requests() == [] and sim.password not in run.output
+
+
+def test_allowed_http_to_the_https_port_warns_and_names_the_scheme(ansible: Ansible) -> None:
+    """The simulator answers like pveproxy: a redirect to https:// for plain HTTP on its TLS port."""
+    plain = ansible.sim.url.replace("https://", "http://")
+    run = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_URL": plain, "PVE_ALLOW_HTTP": "true"})
+    assert run.rc != 0
+    assert f"allow_http is set: credentials and tickets travel unencrypted to {plain}" in run.output
+    assert f"{plain} answers with a redirect to {ansible.sim.url}/api2/json/access/ticket: it speaks HTTPS" in run.result["msg"]

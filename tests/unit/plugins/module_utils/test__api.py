@@ -279,3 +279,26 @@ def test_the_http_library_itself_never_puts_a_header_into_our_message() -> None:
         with ApiClient(config) as client, pytest.raises(PveError) as info:
             client.get("/version")
     assert "could not be sent" in str(info.value) and SECRET not in str(info.value)
+
+
+def test_allowed_plain_http_warns() -> None:
+    client = ApiClient(connection_config({"api_url": "http://pve:8006", "api_password": "x", "allow_http": True}))
+    assert any(warning.startswith("allow_http is set: credentials and tickets travel unencrypted") for warning in client.warnings)
+
+
+def test_http_to_the_https_port_says_to_use_https() -> None:
+    """pveproxy answers plain HTTP on its TLS port with 301/308 to https:// (AnyEvent.pm ensure_tls_connection)."""
+    redirect = FakeResponse(308, raw=b"Permanent Redirect", reason="Permanent Redirect")
+    redirect.headers["Location"] = "https://pve:8006/api2/json/access/ticket"
+    client, _session = make_client([redirect], api_url="http://pve:8006", allow_http=True)
+    with pytest.raises(ApiError) as info:
+        client.get("/version")
+    assert "http://pve:8006 answers with a redirect to https://pve:8006/api2/json/access/ticket: it speaks HTTPS, " \
+           "so api_url must start with https://" in str(info.value)
+
+
+def test_http_connection_lost_hints_at_the_scheme() -> None:
+    client, _session = make_client([requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))"),
+                                    requests.exceptions.ConnectionError("again")] * 2, api_url="http://pve:8006", allow_http=True)
+    with pytest.raises(PveConnectionError, match="if that port serves HTTPS, api_url must start with https://"):
+        client.login()

@@ -178,3 +178,21 @@ def test_malformed_url_is_a_message(url: str) -> None:
 def test_timeout_and_port_must_be_finite_and_bounded(option: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"^{option} {value!r} is not a"):
         connection_config({"api_url": "pve", "api_password": "x", option: value})
+
+
+@pytest.mark.parametrize(("options", "credentials"), [
+    ({"api_password": "hunter2"}, "password and the tickets"),
+    ({"api_token_id": "root@pam!ansible", "api_token_secret": SECRET}, "API token"),
+])
+def test_plain_http_is_refused_unless_allowed(options: dict[str, str], credentials: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        connection_config({"api_url": "http://pve.example.com:8006", **options})
+    message = str(info.value)
+    assert message.startswith("api_url 'http://pve.example.com:8006' uses plain http://") and f"sends the {credentials} unencrypted" in message
+    assert "allow_http: true" in message and "hunter2" not in message and SECRET not in message
+    allowed = connection_config({"api_url": "http://pve.example.com:8006", "allow_http": True, **options})
+    assert allowed.base_url == "http://pve.example.com:8006" and allowed.allow_http
+
+
+def test_a_bare_host_is_https() -> None:
+    assert connection_config({"api_url": "pve.example.com", "api_password": "x"}).base_url.startswith("https://")
