@@ -32,7 +32,7 @@ attributes:
 options:
   vmid:
     description:
-      - Id of the container. One of O(vmid) and O(name) is required.
+      - Id of the container. One of O(vmid) and O(name) is required; when both are given they must name the same container.
     type: int
   name:
     description:

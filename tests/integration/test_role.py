@@ -236,6 +236,16 @@ def test_a_name_shared_by_two_containers(ansible: Ansible) -> None:
         "lxc_bootstrap: 2 containers are named 'twin' (315, 316); set lxc_bootstrap_vmid or lxc_bootstrap_node")
 
 
+def test_a_vmid_and_a_name_that_disagree(ansible: Ansible) -> None:
+    """The role hands both to pve_lxc_info; the message used to be "container 301 not found"."""
+    run = bootstrap(ansible, lxc_bootstrap_vmid=301, lxc_bootstrap_name="ubu")
+    assert run.rc != 0
+    assert run.task("Find the container")["result"]["msg"] == (
+        "vmid 301 and name 'ubu' disagree: vmid 301 is container 301 (deb) on pve1, name 'ubu': container 302 (ubu) on pve1; "
+        "give only one of them")
+    assert not [entry for entry in run.results if entry["task"] == "Start the container"]
+
+
 def test_no_address_fails_after_the_bound(ansible: Ansible) -> None:
     bounded = bootstrap(ansible, lxc_bootstrap_vmid=309, lxc_bootstrap_address_retries=1, lxc_bootstrap_address_delay=0)
     assert bounded.rc != 0

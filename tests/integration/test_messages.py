@@ -1,0 +1,40 @@
+# Copyright (c) 2026, pveops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Messages every module shares: one wording of "not found", and a vmid and a name that disagree said as such."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import Ansible
+
+# The default scenario: 101 is "db" on pve1, 100 is "web" on pve1.
+MODULES_WITH_ONE_CONTAINER = [
+    ("pve_lxc_info", {}),
+    ("pve_lxc_action", {"action": "start"}),
+    ("pve_lxc_exec", {"argv": ["true"]}),
+    ("pve_node_logs", {}),
+]
+
+
+@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER + [("pve_lxc_stats", {})], ids=lambda value: str(value))
+def test_not_found_is_worded_the_same_everywhere(ansible: Ansible, module: str, extra: dict[str, object]) -> None:
+    vmid: object = [4242] if module == "pve_lxc_stats" else 4242
+    name: object = ["nope"] if module == "pve_lxc_stats" else "nope"
+    by_vmid = ansible.module(module, json.dumps({"vmid": vmid, **extra}))
+    by_name = ansible.module(module, json.dumps({"name": name, **extra}))
+    assert by_vmid.rc != 0 and by_vmid.result["msg"] == "container 4242 not found in the cluster"
+    assert by_name.rc != 0 and by_name.result["msg"] == "container named 'nope' not found in the cluster"
+
+
+@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER, ids=lambda value: str(value))
+def test_vmid_and_name_that_disagree_say_so(ansible: Ansible, module: str, extra: dict[str, object]) -> None:
+    """Before, the message said "container 101 not found" although 101 exists."""
+    ansible.sim.mark()
+    run = ansible.module(module, json.dumps({"vmid": 101, "name": "web", **extra}))
+    assert run.rc != 0
+    assert run.result["msg"] == ("vmid 101 and name 'web' disagree: vmid 101 is container 101 (db) on pve1, "
+                                 "name 'web': container 100 (web) on pve1; give only one of them")
+    assert not [entry for entry in ansible.sim.requests() if entry["method"] != "GET" and not entry["path"].endswith("/access/ticket")]
