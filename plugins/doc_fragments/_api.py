@@ -93,8 +93,8 @@ options:
 requirements:
   - requests >= 2.28
 notes:
-  - Idempotent requests are retried up to 4 times with backoff on connection errors and transient server errors;
-    requests that change state are never replayed blindly.
+  - Idempotent requests (and the login and terminal requests, which are safe to repeat) are retried up to 4 times with backoff
+    on connection errors and transient server errors; requests that change state are never replayed blindly.
 """
 
     # Plugins (inventory, lookups): options come from the config system; the last matching

@@ -252,7 +252,7 @@ class ApiClient:
         config = self.config
         secret = self._ticket if renew and self._ticket else config.password
         data = {"username": config.user, "password": secret}
-        response = self._send("POST", "/access/ticket", None, data, auth=False)
+        response = self._login_answer(data)
         if response.status_code == 401:
             raise AuthError(
                 401, "POST", "/access/ticket",
@@ -267,6 +267,27 @@ class ApiClient:
         self._ticket = str(payload["ticket"])
         self._csrf = str(payload.get("CSRFPreventionToken") or "")
         self._ticket_obtained = time.monotonic()
+
+    def _login_answer(self, data: dict[str, t.Any]) -> t.Any:
+        """``POST /access/ticket``, retried like a GET: a login changes nothing on the server, so repeating it is safe.
+
+        Every refusal of real credentials is a 401 (pve-access-control API2/AccessControl.pm
+        create_ticket turns every error into one), which is never retried here.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send("POST", "/access/ticket", None, data, auth=False)
+            except (PveConnectionError, PveTimeout):
+                if attempt < MAX_ATTEMPTS:
+                    self._backoff(attempt)
+                    continue
+                raise
+            if response.status_code != 401 and self._transient(response) and attempt < MAX_ATTEMPTS:
+                self._backoff(attempt)
+                continue
+            return response
 
     def _ensure_ticket(self) -> None:
         with self._lock:
@@ -302,9 +323,14 @@ class ApiClient:
         """GET an API path and return its ``data``."""
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, data: Params = None) -> t.Any:
-        """POST (never retried blindly) and return ``data``."""
-        return self.request("POST", path, data=data)
+    def post(self, path: str, data: Params = None, idempotent: bool = False) -> t.Any:
+        """POST and return ``data``.
+
+        Not retried blindly, unless ``idempotent``: the caller knows that repeating it is safe,
+        for example ``termproxy``, which only starts a proxy that exits by itself when nobody
+        connects to it within 10 s (pve-protocol.md §4.4 step 1).
+        """
+        return self.request("POST", path, data=data, idempotent=idempotent)
 
     def put(self, path: str, data: Params = None) -> t.Any:
         """PUT and return ``data``."""
@@ -347,12 +373,19 @@ class ApiClient:
                 relogged = True
                 self._relogin(sent_ticket)
                 continue
-            if status >= 400 and idempotent and attempt < MAX_ATTEMPTS:
-                message, _errors = error_text(response)
-                if _is_transient(status, message, _has_message(response)):
-                    self._backoff(attempt)
-                    continue
+            if idempotent and self._transient(response) and attempt < MAX_ATTEMPTS:
+                self._backoff(attempt)
+                continue
             return self._decode(method, path, response, envelope=envelope)
+
+    @staticmethod
+    def _transient(response: t.Any) -> bool:
+        """Whether an answer is an error that a repetition of the request may not get."""
+        status = response.status_code
+        if status < 400:
+            return False
+        message, _errors = error_text(response)
+        return _is_transient(status, message, _has_message(response))
 
     @staticmethod
     def _backoff(attempt: int) -> None:

@@ -302,3 +302,32 @@ def test_http_connection_lost_hints_at_the_scheme() -> None:
                                     requests.exceptions.ConnectionError("again")] * 2, api_url="http://pve:8006", allow_http=True)
     with pytest.raises(PveConnectionError, match="if that port serves HTTPS, api_url must start with https://"):
         client.login()
+
+
+def test_login_is_retried_on_transient_errors_like_a_get(no_sleep: list[float]) -> None:
+    """A login changes nothing on the server: a lost or failed answer is safe to ask for again."""
+    client, session = make_client([requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104))"),
+                                   FakeResponse(503, reason="Service Unavailable"), FakeResponse(500, reason="Internal Server Error"),
+                                   login_ok(), ok("fine")])
+    assert client.get("/version") == "fine"
+    assert [call["url"].rsplit("/json", 1)[1] for call in session.calls] == ["/access/ticket"] * 4 + ["/version"]
+    assert len(no_sleep) == 3
+
+
+def test_login_retries_are_bounded_and_a_401_is_final() -> None:
+    client, session = make_client([FakeResponse(503, reason="Service Unavailable")] * _api.MAX_ATTEMPTS)
+    with pytest.raises(ApiError, match="503"):
+        client.login()
+    assert len(session.calls) == _api.MAX_ATTEMPTS
+    refused, session = make_client([FakeResponse(401, {"data": None, "message": "authentication failure\n"}, "authentication failure")])
+    with pytest.raises(AuthError):
+        refused.login()
+    assert len(session.calls) == 1
+
+
+def test_a_post_marked_idempotent_is_retried() -> None:
+    answer = {"user": "root@pam", "ticket": "PVEVNC:x", "port": 5900, "upid": "UPID:pve:1:2:3:vncshell::root@pam:"}
+    client, session = make_client([login_ok(), requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('x'))"),
+                                   FakeResponse(502, reason="Bad Gateway"), ok(answer)])
+    assert client.post("/nodes/pve/termproxy", idempotent=True) == answer
+    assert len(session.calls) == 4
