@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import typing as t
 
 import pytest
@@ -111,6 +112,31 @@ class TestEdgeScenario:
         path = inventory_file(edge.workdir, "bad.pve.yml", "preferred_networks: [10.0.0/33]\n")
         run = edge.run(["ansible-inventory", "-i", str(path), "--list"], auth="token")
         assert "preferred_networks: '10.0.0/33' is not a network" in run.output
+
+
+def test_filters_that_cannot_be_evaluated_warn_once_each(ansible: Ansible) -> None:
+    """With strict: false such an expression used to drop every guest without a word."""
+    content = "strict: false\nfilters:\n  - pve_status == 'running'\n  - no_such_variable > 1\n  - \"pve_status ==\"\n"
+    data, stderr = list_inventory(ansible, inventory_file(ansible.workdir, "badfilter.pve.yml", content))
+    text = " ".join(stderr.split())
+    assert "_meta" in data and not [host for host in data["_meta"]["hostvars"] if host.startswith(("web", "db"))]
+    for expression in ("no_such_variable > 1", "pve_status =="):
+        warning = f"pveops.proxmox.pve: filters: could not evaluate '{expression}' for"
+        assert text.count(warning) == 1, stderr
+    # Every expression is evaluated for every guest: the 13 containers (the template and the VMs are left out before).
+    assert "could not evaluate 'no_such_variable > 1' for 13 guest(s), which are left out (strict is false): " \
+           "'no_such_variable' is undefined" in text
+
+
+def test_every_variable_the_examples_use_exists() -> None:
+    """The documentation grouped by pve_ostype, which the inventory never sets."""
+    from ansible_collections.pveops.proxmox.plugins.inventory import pve  # pylint: disable=import-outside-toplevel
+
+    hostvars = json.loads((GOLDEN / "default.json").read_text())["_meta"]["hostvars"]
+    known = {name for host in hostvars.values() for name in host}
+    groups = {"pve_nodes", "pve_lxc", "pve_qemu", "pve_running", "pve_stopped", "pve_unknown"}
+    used = set(re.findall(r"\bpve_[a-z_]+\b", pve.EXAMPLES + pve.DOCUMENTATION)) - groups
+    assert used and used <= known, sorted(used - known)
 
 
 def test_cache_and_status_aware_refresh(ansible: Ansible) -> None:
