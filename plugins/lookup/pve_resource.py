@@ -15,6 +15,8 @@ description:
   - Host names compare by their short name (C(web.example.com) finds a guest named C(web)); a guest whose name is a FQDN also matches it whole.
   - Loopback and unspecified addresses never match. More than one match is an error listing them; no match is an error unless O(default) is set.
   - The cluster is read once per run and connection (within a minute), however many times the lookup is called.
+  - Guests whose addresses cannot be read (an offline node, a token without the guest-agent privilege for VMs) get a warning,
+    worded as the inventory words it; a term without a match then says how many guests could not be read.
 author:
   - pveops contributors (@pveops)
 extends_documentation_fragment:

@@ -200,6 +200,21 @@ def test_lookup_concurrency_is_bounded_like_the_modules(ansible: Ansible, concur
     assert ansible.sim.requests() == []
 
 
+def test_lookup_reports_what_it_could_not_read_like_the_inventory(ansible: Ansible) -> None:
+    """The read-only token may not ask VM 200's guest agent (403): the lookup said only "no guest matches"."""
+    lookup = lookup_run(ansible, "lookup('pveops.proxmox.pve_resource', '10.0.0.200')", auth="readonly")
+    inventory = ansible.run(["ansible-inventory", "-i", str(inventory_file(ansible.workdir, "qemu-ro.pve.yml", "want_qemu: true\n")),
+                             "--list"], auth="readonly")
+    assert lookup.rc != 0 and inventory.rc == 0
+    lookup_text, inventory_text = " ".join(lookup.output.split()), " ".join(inventory.stderr.split())
+    warning = re.search(r"node pve1: addresses of 1 guest\(s\) could not be read: 200: .*?VM\.GuestAgent\.Audit[^)]*\)", inventory_text)
+    assert warning, inventory_text
+    assert f"[WARNING]: pveops.proxmox.pve: {warning.group(0)}" in inventory_text
+    assert f"[WARNING]: pveops.proxmox.pve_resource: {warning.group(0)}" in lookup_text
+    assert ("pveops.proxmox.pve_resource: no guest matches '10.0.0.200'; the addresses of 1 guest(s) could not be read "
+            "(see the warning)") in lookup_text
+
+
 def test_two_clusters_with_the_same_names(ansible: Ansible, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Two clusters, each entry with its own URL and credentials; equal names never merge hosts."""
     with SimProcess() as other:
