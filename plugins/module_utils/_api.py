@@ -397,6 +397,8 @@ class ApiClient:
         config = self.config
         url = config.api_root + path
         read_timeout = timeout or config.timeout
+        connect_timeout = min(CONNECT_TIMEOUT_MAX, read_timeout)
+        started = time.monotonic()
         with self._count_lock:
             self.request_count += 1
         # The errors are raised after the except blocks: raised inside, they would keep the library's
@@ -409,7 +411,7 @@ class ApiClient:
                 data=encode_params(data),
                 headers=headers,
                 cookies=cookies,
-                timeout=(min(CONNECT_TIMEOUT_MAX, read_timeout), read_timeout),
+                timeout=(connect_timeout, read_timeout),
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
@@ -417,7 +419,13 @@ class ApiClient:
         except requests.exceptions.ConnectTimeout:
             error = PveConnectionError(f"connecting to {config.base_url} timed out", not_sent=True)
         except requests.exceptions.ReadTimeout:
-            error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
+            if connect_timeout < read_timeout and time.monotonic() - started < read_timeout:
+                # urllib3 reports a stalled TLS handshake as a read timeout, but after the connect timeout:
+                # waiting for an answer cannot time out before the read timeout has passed.
+                error = PveConnectionError(f"{method} {path}: {config.base_url} accepted the connection, but the TLS handshake did not "
+                                           f"complete within {connect_timeout:g} s; is api_url the Proxmox VE API and pveproxy responsive?")
+            else:
+                error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
         except requests.exceptions.ConnectionError as exc:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
+import time
 import typing as t
 
 import pytest
@@ -23,6 +24,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
     PermissionDenied,
     PveConnectionError,
     PveError,
+    PveTimeout,
 )
 
 TICKET = "PVE:root@pam:6716A1B2::c2lnbmF0dXJl+/="
@@ -331,3 +333,27 @@ def test_a_post_marked_idempotent_is_retried() -> None:
                                    FakeResponse(502, reason="Bad Gateway"), ok(answer)])
     assert client.post("/nodes/pve/termproxy", idempotent=True) == answer
     assert len(session.calls) == 4
+
+
+def test_a_stalled_tls_handshake_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to read "got no answer within 30 s (api_timeout)" although it gave up after the 10 s connect bound."""
+    monkeypatch.setattr(_api, "CONNECT_TIMEOUT_MAX", 0.3)
+    with socket.socket() as listener:  # accepts (the kernel's backlog) but never speaks TLS
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+        with ApiClient(connection_config({"api_url": url, "api_password": "x", "api_timeout": 60})) as client:
+            started = time.monotonic()
+            with pytest.raises(PveConnectionError) as info:
+                client.login()
+            took = time.monotonic() - started
+    assert str(info.value) == (f"POST /access/ticket: {url} accepted the connection, but the TLS handshake did not complete within "
+                               "0.3 s; is api_url the Proxmox VE API and pveproxy responsive?")
+    assert took < 30  # four attempts of 0.3 s, not the 60 s read timeout
+
+
+def test_a_slow_answer_is_still_a_timeout_of_api_timeout() -> None:
+    client, _session = make_client([login_ok()] + [requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)")] * _api.MAX_ATTEMPTS,
+                                   api_timeout=2)
+    with pytest.raises(PveTimeout, match=r"GET /version got no answer from https://pve.test:8006 within 2 s \(api_timeout\)"):
+        client.get("/version")
