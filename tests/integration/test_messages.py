@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import json
+import typing as t
 
 import pytest
 
 from conftest import Ansible
+from pvesim.harness import SimProcess
 
 # The default scenario: 101 is "db" on pve1, 100 is "web" on pve1.
 MODULES_WITH_ONE_CONTAINER = [
@@ -38,3 +40,21 @@ def test_vmid_and_name_that_disagree_say_so(ansible: Ansible, module: str, extra
     assert run.result["msg"] == ("vmid 101 and name 'web' disagree: vmid 101 is container 101 (db) on pve1, "
                                  "name 'web': container 100 (web) on pve1; give only one of them")
     assert not [entry for entry in ansible.sim.requests() if entry["method"] != "GET" and not entry["path"].endswith("/access/ticket")]
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Ansible]:
+    """The `offline-node` scenario: pve3 (with container 102) is offline, its calls answer 595."""
+    with SimProcess("--scenario", "offline-node", "--task-seconds", "0.2") as sim:
+        yield Ansible(sim, tmp_path_factory.mktemp("offline"))
+
+
+@pytest.mark.parametrize(("module", "args"), [
+    ("pve_lxc_action", {"vmid": 102, "action": "start"}),
+    ("pve_lxc_stats", {"node": "pve3", "node_stats": True, "container_stats": False}),
+])
+def test_an_offline_node_is_named_as_the_problem(offline: Ansible, module: str, args: dict[str, object]) -> None:
+    """Instead of leading with "HTTP 595 ... proxy handshake"."""
+    run = offline.module(module, json.dumps(args))
+    assert run.rc != 0
+    assert run.result["msg"].startswith("node pve3 is offline or cannot be reached from the node that answered the API call: GET /nodes/pve3/")

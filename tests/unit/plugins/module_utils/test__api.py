@@ -357,3 +357,12 @@ def test_a_slow_answer_is_still_a_timeout_of_api_timeout() -> None:
                                    api_timeout=2)
     with pytest.raises(PveTimeout, match=r"GET /version got no answer from https://pve.test:8006 within 2 s \(api_timeout\)"):
         client.get("/version")
+
+
+def test_offline_node_is_named_first() -> None:
+    client, _session = make_client([login_ok()] + [FakeResponse(595, reason="Errors during connection establishment, proxy handshake")] * 4)
+    with pytest.raises(NodeUnreachable) as info:
+        client.get("/nodes/pve3/lxc/106/status/current")
+    assert str(info.value) == ("node pve3 is offline or cannot be reached from the node that answered the API call: "
+                               "GET /nodes/pve3/lxc/106/status/current failed with HTTP 595: Errors during connection establishment, proxy handshake")
+    assert info.value.node == "pve3" and info.value.status == 595
