@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http
 import random
+import re
 import threading
 import time
 import typing as t
@@ -513,12 +514,23 @@ def _never_sent(exc: BaseException) -> bool:
     return False
 
 
+def fingerprint_mismatch_message(config: ConnectionConfig, actual: str | None, cause: str = "") -> str:
+    """The one message for a certificate that is not the pinned one (HTTP requests and the terminal's socket alike)."""
+    if actual is not None:
+        shown = ":".join(actual[index:index + 2] for index in range(0, len(actual), 2)).upper()  # as `pvenode cert info` shows it
+        what = f"its SHA-256 fingerprint is {shown}"
+    else:
+        what = cause or "no fingerprint could be read"
+    return f"the certificate of {config.base_url} does not match tls_fingerprint ({what}); check the fingerprint with `pvenode cert info` on the node"
+
+
 def tls_error_message(config: ConnectionConfig, exc: BaseException) -> str:
     """Explain a TLS failure and name the options that fix it."""
     cause = _root_cause(exc)
     if config.tls_fingerprint:
-        return (f"the certificate of {config.base_url} does not match tls_fingerprint ({cause}); "
-                "check the fingerprint with `pvenode cert info` on the node")
+        # urllib3: 'Fingerprints did not match. Expected "<pin>", got "<actual>".'
+        actual = re.search(r'got "?([0-9a-f]{64})', cause)
+        return fingerprint_mismatch_message(config, actual.group(1) if actual else None, cause)
     hint = ("set ca_path to the CA that signed the node's certificate (/etc/pve/pve-root-ca.pem on a default install), "
             "or pin the certificate with tls_fingerprint (its SHA-256 fingerprint, see `pvenode cert info`)")
     if config.ca_path:

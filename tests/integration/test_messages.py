@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 import pytest
 
+from collection_tree import REPO_ROOT
 from conftest import Ansible
 from pvesim.harness import SimProcess
 
@@ -58,3 +60,32 @@ def test_an_offline_node_is_named_as_the_problem(offline: Ansible, module: str, 
     run = offline.module(module, json.dumps(args))
     assert run.rc != 0
     assert run.result["msg"].startswith("node pve3 is offline or cannot be reached from the node that answered the API call: GET /nodes/pve3/")
+
+
+def documented(message: str) -> list[str]:
+    """The quotes of docs/troubleshooting.md that match ``message`` (``<placeholder>`` stands for any text, ``...`` for the rest)."""
+    text = (REPO_ROOT / "docs" / "troubleshooting.md").read_text()
+    found = []
+    for _ticks, quote in re.findall(r"\*\*(`+)(.+?)\1\*\*", text):
+        pattern = "".join(".+?" if part.startswith("<") else re.escape(part).replace(r"\.\.\.", ".*")
+                          for part in re.split(r"(<[^>]+>)", quote))
+        if re.fullmatch(pattern, message):
+            found.append(quote)
+    return found
+
+
+@pytest.mark.parametrize("case", ["module without api_url", "lookup without api_url", "wrong tls_fingerprint"])
+def test_troubleshooting_quotes_the_real_messages(ansible: Ansible, case: str) -> None:
+    """The guide quoted a missing api_url and a fingerprint mismatch differently from what users see."""
+    if case == "module without api_url":
+        message = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_URL": None}).result["msg"]
+    elif case == "lookup without api_url":
+        run = ansible.run(["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "ansible.builtin.debug",
+                           "-a", "msg={{ lookup('pveops.proxmox.pve_node', 'pve1') }}"], env={"PVE_URL": None})
+        message = run.result["msg"].rsplit("pveops.proxmox.pve_node: ", 1)[-1]
+    else:
+        run = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_CA_PATH": None, "PVE_TLS_FINGERPRINT": "AB" * 32})
+        message = run.result["msg"]
+        assert ansible.sim.fingerprint in message  # the real one, written as `pvenode cert info` writes it
+    message = message.replace(ansible.sim.url, "https://pve1:8006")  # the guide's examples use the default port
+    assert documented(message), message

@@ -366,3 +366,11 @@ def test_offline_node_is_named_first() -> None:
     assert str(info.value) == ("node pve3 is offline or cannot be reached from the node that answered the API call: "
                                "GET /nodes/pve3/lxc/106/status/current failed with HTTP 595: Errors during connection establishment, proxy handshake")
     assert info.value.node == "pve3" and info.value.status == 595
+
+
+def test_fingerprint_mismatch_shows_the_real_fingerprint_as_pvenode_does() -> None:
+    config = connection_config({"api_url": "https://pve:8006", "api_password": "x", "tls_fingerprint": "ab" * 32})
+    cause = requests.exceptions.SSLError(f'Fingerprints did not match. Expected "{"ab" * 32}", got "{"0f" * 32}"')
+    assert _api.tls_error_message(config, cause) == (
+        f"the certificate of https://pve:8006 does not match tls_fingerprint (its SHA-256 fingerprint is {':'.join(['0F'] * 32)}); "
+        "check the fingerprint with `pvenode cert info` on the node")
