@@ -9,6 +9,7 @@ import re
 import typing as t
 
 import pytest
+import yaml
 
 from collection_tree import REPO_ROOT
 from conftest import Ansible
@@ -89,3 +90,15 @@ def test_troubleshooting_quotes_the_real_messages(ansible: Ansible, case: str) -
         assert ansible.sim.fingerprint in message  # the real one, written as `pvenode cert info` writes it
     message = message.replace(ansible.sim.url, "https://pve1:8006")  # the guide's examples use the default port
     assert documented(message), message
+
+
+def test_the_cmd_documentation_says_what_cmd_does(ansible: Ansible) -> None:
+    """It said ' " and \\ are refused, but they quote and escape as in a shell; only what is left in an argument is refused."""
+    from ansible_collections.pveops.proxmox.plugins.modules import pve_lxc_exec  # pylint: disable=import-outside-toplevel
+
+    described = " ".join(yaml.safe_load(pve_lxc_exec.DOCUMENTATION)["options"]["cmd"]["description"])
+    assert "quoting is not available" not in described and "quote and a backslash escapes as in a shell" in described
+    quoted = ansible.module("pve_lxc_exec", json.dumps({"vmid": 101, "cmd": "printf '[%s]' 'a b' \"c d\" e\\ f"}))
+    assert quoted.rc == 0 and quoted.result["stdout"] == "[a b][c d][e f]" and quoted.result["cmd"] == ["printf", "[%s]", "a b", "c d", "e f"]
+    left_in_an_argument = ansible.module("pve_lxc_exec", json.dumps({"vmid": 101, "cmd": "echo \"it's\""}))
+    assert left_in_an_argument.rc != 0 and left_in_an_argument.result["msg"] == "cmd \"it's\" contains ', which is not allowed here"
