@@ -81,11 +81,20 @@ options:
       - Uses E(PVE_TIMEOUT) when not set.
     type: int
     default: 30
+  allow_http:
+    description:
+      - Accept a plain V(http://) O(api_url). Without it such a URL is refused before anything is sent, because the password,
+        the tickets or the API token would travel unencrypted; with it every run warns.
+      - Only for a TLS-terminating proxy you trust on the way to the node; Proxmox VE itself serves the API over HTTPS only
+        (an V(http://) request to port 8006 is answered with a redirect to V(https://)).
+      - Uses E(PVE_ALLOW_HTTP) when not set.
+    type: bool
+    default: false
 requirements:
   - requests >= 2.28
 notes:
-  - Idempotent requests are retried up to 4 times with backoff on connection errors and transient server errors;
-    requests that change state are never replayed blindly.
+  - Idempotent requests (and the login and terminal requests, which are safe to repeat) are retried up to 4 times with backoff
+    on connection errors and transient server errors; requests that change state are never replayed blindly.
 """
 
     # Plugins (inventory, lookups): options come from the config system; the last matching
@@ -193,6 +202,15 @@ options:
       - name: PVE_TIMEOUT
     vars:
       - name: pve_api_timeout
+  allow_http:
+    description:
+      - Accept a plain V(http://) O(api_url) (credentials travel unencrypted; every run warns). Without it such a URL is refused.
+    type: bool
+    default: false
+    env:
+      - name: PVE_ALLOW_HTTP
+    vars:
+      - name: pve_allow_http
 requirements:
   - requests >= 2.28
 """

@@ -57,7 +57,7 @@ options:
     type: bool
     default: true
   concurrency:
-    description: How many address lookups run at the same time, over all nodes.
+    description: How many address lookups run at the same time, over all nodes (1 to 256).
     type: int
     default: 16
   address_max_age:
@@ -83,6 +83,8 @@ options:
   filters:
     description:
       - Jinja2 conditions over the host variables; a guest becomes a host only when all are true, for example V(pve_status == 'running').
+      - An expression that cannot be evaluated (a syntax error, an undefined variable) fails the inventory with O(strict=true);
+        otherwise the guests it fails for are left out, with one warning per expression.
     type: list
     elements: str
     default: []
@@ -123,8 +125,8 @@ ca_path: /etc/ansible/pve-root-ca.pem
 # filters:
 #   - pve_status == 'running'
 # keyed_groups:
-#   - key: pve_ostype | default('unknown')
-#     prefix: os
+#   - key: pve_hastate | default('none', true)
+#     prefix: ha
 # compose:
 #   ansible_user: "'root'"
 # cache: true
@@ -140,6 +142,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import choose_host, parse_networks
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
 
@@ -191,6 +194,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "pveops.proxmox.pve"
     _connection_vars: dict[str, dict[str, t.Any]] | None = None
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter_failures: dict[str, list[str]] = {}  # expression -> the error for each guest it failed for
+
     def verify_file(self, path: str) -> bool:
         """Accept pve.yml, pve.yaml and *.pve.yml / *.pve.yaml."""
         return super().verify_file(path) and path.endswith(("pve.yml", "pve.yaml"))
@@ -225,9 +232,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _snapshot(self, previous: dict[str, t.Any]) -> Snapshot:
         defaults = plugin_connection_options(self)
         entries = self.get_option("clusters") or [{}]
-        concurrency = int(self.get_option("concurrency"))
-        if concurrency < 1:
-            raise AnsibleParserError(f"concurrency must be at least 1, got {concurrency}")
+        try:
+            concurrency = int(bounded_number("concurrency", self.get_option("concurrency"), 1, MAX_CONCURRENCY,
+                                             unit="parallel requests", integer=True))
+        except ConfigError as exc:
+            raise AnsibleParserError(str(exc)) from None
         clients = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
@@ -265,6 +274,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for node in cluster["nodes"]:
                 node_count[node["name"]] = node_count.get(node["name"], 0) + 1
         hosts: list[Host] = []
+        self._filter_failures = {}
         for cluster, label in zip(data["clusters"], labels):
             def node_group(node: str, label: str = label) -> str:
                 # A node name that two clusters share gets its cluster in the group name too.
@@ -277,6 +287,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host = self._guest_host(cluster, guest, label, node_group(guest["node"]), data.get("records", {}), networks, strict)
                 if host is not None:
                     hosts.append(host)
+        for expression, errors in self._filter_failures.items():
+            self.display.warning(f"pveops.proxmox.pve: filters: could not evaluate {expression!r} for {len(errors)} guest(s), "
+                                 f"which are left out (strict is false): {errors[0]}")
         self._add_hosts(unique_names(hosts), strict)
 
     @staticmethod
@@ -302,7 +315,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         address = choose_host(ips, networks, bool(self.get_option("prefer_ipv4")))
         if address:
             hostvars["ansible_host"] = address
-        if not all(self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []):
+        # Every expression is evaluated (no short cut), so that each one that cannot be is reported.
+        if not all([self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []]):
             return None
         if self._connection_vars is not None and guest["type"] == "lxc":
             hostvars.update(self._connection_vars.get(str(cluster.get("url")), {}))
@@ -337,6 +351,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a user's template: report, do not crash
             if strict:
                 raise AnsibleParserError(f"filters: could not evaluate {expression!r}: {exc}") from None
+            self._filter_failures.setdefault(expression, []).append(str(exc))
             return False
 
     def _host_name(self, hostvars: dict[str, t.Any], guest: dict[str, t.Any]) -> str:

@@ -15,6 +15,8 @@ description:
   - Host names compare by their short name (C(web.example.com) finds a guest named C(web)); a guest whose name is a FQDN also matches it whole.
   - Loopback and unspecified addresses never match. More than one match is an error listing them; no match is an error unless O(default) is set.
   - The cluster is read once per run and connection (within a minute), however many times the lookup is called.
+  - Guests whose addresses cannot be read (an offline node, a token without the guest-agent privilege for VMs) get a warning,
+    worded as the inventory words it; a term without a match then says how many guests could not be read.
 author:
   - pveops contributors (@pveops)
 extends_documentation_fragment:
@@ -33,7 +35,7 @@ options:
     type: bool
     default: true
   concurrency:
-    description: How many address lookups run at the same time.
+    description: How many address lookups run at the same time (1 to 256).
     type: int
     default: 16
 """
@@ -84,6 +86,7 @@ _raw:
 
 import typing as t
 
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._lookup import ReverseLookupBase
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._reverse import find_resources
@@ -99,7 +102,8 @@ class LookupModule(ReverseLookupBase):
 
     def snapshot_options(self) -> dict[str, t.Any]:
         """Guests with their addresses (VMs too when asked)."""
-        return {"want_qemu": bool(self.get_option("want_qemu")), "concurrency": int(self.get_option("concurrency"))}
+        concurrency = bounded_number("concurrency", self.get_option("concurrency"), 1, MAX_CONCURRENCY, unit="parallel requests", integer=True)
+        return {"want_qemu": bool(self.get_option("want_qemu")), "concurrency": int(concurrency)}
 
     def find(self, data: Snapshot, query: dict[str, str]) -> list[dict[str, t.Any]]:
         """Guests matching the address, else the host name, else the alias."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http
 import random
+import re
 import threading
 import time
 import typing as t
@@ -60,6 +61,8 @@ RETRY_STATUSES = frozenset({502, 503, 504, 595, 596, 599})
 # these messages are the transient ones: a lock or a worker that timed out.
 _TRANSIENT_500 = ("got timeout", "timed out", "temporarily unavailable", "try again later")
 _NOT_FOUND_MARKERS = ("does not exist", "no such ")
+_UNSENDABLE = ("{method} {path} could not be sent to {url}: a header holds a character HTTP cannot carry "
+               "(the header is not shown: it carries the credentials)")
 
 Params = t.Optional[t.Mapping[str, t.Any]]
 
@@ -200,6 +203,8 @@ class ApiClient:
                 )
             elif config.ca_path:
                 session.verify = config.ca_path
+        if config.base_url.startswith("http://"):
+            self.warnings.append(f"allow_http is set: credentials and tickets travel unencrypted to {config.base_url}")
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -267,7 +272,7 @@ class ApiClient:
         config = self.config
         secret = self._ticket if renew and self._ticket else config.password
         data = {"username": config.user, "password": secret}
-        response = self._send("POST", "/access/ticket", None, data, auth=False)
+        response = self._login_answer(data)
         if response.status_code == 401:
             raise AuthError(
                 401, "POST", "/access/ticket",
@@ -282,6 +287,27 @@ class ApiClient:
         self._ticket = str(payload["ticket"])
         self._csrf = str(payload.get("CSRFPreventionToken") or "")
         self._ticket_obtained = time.monotonic()
+
+    def _login_answer(self, data: dict[str, t.Any]) -> t.Any:
+        """``POST /access/ticket``, retried like a GET: a login changes nothing on the server, so repeating it is safe.
+
+        Every refusal of real credentials is a 401 (pve-access-control API2/AccessControl.pm
+        create_ticket turns every error into one), which is never retried here.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send("POST", "/access/ticket", None, data, auth=False)
+            except (PveConnectionError, PveTimeout):
+                if attempt < MAX_ATTEMPTS:
+                    self._backoff(attempt)
+                    continue
+                raise
+            if response.status_code != 401 and self._transient(response) and attempt < MAX_ATTEMPTS:
+                self._backoff(attempt)
+                continue
+            return response
 
     def _ensure_ticket(self) -> None:
         with self._lock:
@@ -317,9 +343,14 @@ class ApiClient:
         """GET an API path and return its ``data``."""
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, data: Params = None) -> t.Any:
-        """POST (never retried blindly) and return ``data``."""
-        return self.request("POST", path, data=data)
+    def post(self, path: str, data: Params = None, idempotent: bool = False) -> t.Any:
+        """POST and return ``data``.
+
+        Not retried blindly, unless ``idempotent``: the caller knows that repeating it is safe,
+        for example ``termproxy``, which only starts a proxy that exits by itself when nobody
+        connects to it within 10 s (pve-protocol.md §4.4 step 1).
+        """
+        return self.request("POST", path, data=data, idempotent=idempotent)
 
     def put(self, path: str, data: Params = None) -> t.Any:
         """PUT and return ``data``."""
@@ -362,12 +393,19 @@ class ApiClient:
                 relogged = True
                 self._relogin(sent_ticket)
                 continue
-            if status >= 400 and idempotent and attempt < MAX_ATTEMPTS:
-                message, _errors = error_text(response)
-                if _is_transient(status, message, _has_message(response)):
-                    self._backoff(attempt)
-                    continue
+            if idempotent and self._transient(response) and attempt < MAX_ATTEMPTS:
+                self._backoff(attempt)
+                continue
             return self._decode(method, path, response, envelope=envelope)
+
+    @staticmethod
+    def _transient(response: t.Any) -> bool:
+        """Whether an answer is an error that a repetition of the request may not get."""
+        status = response.status_code
+        if status < 400:
+            return False
+        message, _errors = error_text(response)
+        return _is_transient(status, message, _has_message(response))
 
     @staticmethod
     def _backoff(attempt: int) -> None:
@@ -379,6 +417,8 @@ class ApiClient:
         config = self.config
         url = config.api_root + path
         read_timeout = timeout or config.timeout
+        connect_timeout = min(CONNECT_TIMEOUT_MAX, read_timeout)
+        started = time.monotonic()
         with self._count_lock:
             self.request_count += 1
         # The errors are raised after the except blocks: raised inside, they would keep the library's
@@ -391,7 +431,7 @@ class ApiClient:
                 data=encode_params(data),
                 headers=headers,
                 cookies=cookies,
-                timeout=(min(CONNECT_TIMEOUT_MAX, read_timeout), read_timeout),
+                timeout=(connect_timeout, read_timeout),
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
@@ -399,13 +439,27 @@ class ApiClient:
         except requests.exceptions.ConnectTimeout:
             error = PveConnectionError(f"connecting to {config.base_url} timed out", not_sent=True)
         except requests.exceptions.ReadTimeout:
-            error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
+            if connect_timeout < read_timeout and time.monotonic() - started < read_timeout:
+                # urllib3 reports a stalled TLS handshake as a read timeout, but after the connect timeout:
+                # waiting for an answer cannot time out before the read timeout has passed.
+                error = PveConnectionError(f"{method} {path}: {config.base_url} accepted the connection, but the TLS handshake did not "
+                                           f"complete within {connect_timeout:g} s; is api_url the Proxmox VE API and pveproxy responsive?")
+            else:
+                error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
         except requests.exceptions.ConnectionError as exc:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"
-            error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}", not_sent=not_sent)
+            hint = "" if not_sent or not config.base_url.startswith("http://") else "; if that port serves HTTPS, api_url must start with https://"
+            error = PveConnectionError(f"{method} {path}: {what} {config.base_url}: {_root_cause(exc)}{hint}", not_sent=not_sent)
+        except requests.exceptions.InvalidHeader:
+            # Its text is the whole header, a token secret or ticket included: never show it.
+            error = PveError(_UNSENDABLE.format(method=method, path=path, url=config.base_url))  # not retried: it would fail alike
         except requests.exceptions.RequestException as exc:
             error = PveConnectionError(f"{method} {path} to {config.base_url} failed: {_root_cause(exc)}")
+        except (ValueError, UnicodeError):
+            # http.client refuses header values it cannot encode (UnicodeEncodeError) or that hold
+            # control characters ("Invalid header value b'...'"), with the value in the text.
+            error = PveError(_UNSENDABLE.format(method=method, path=path, url=config.base_url))  # not retried: it would fail alike
         raise error
 
     def _decode(self, method: str, path: str, response: t.Any, envelope: bool = False) -> t.Any:
@@ -413,7 +467,11 @@ class ApiClient:
         if status >= 400:
             raise self._error(method, path, response)
         if status >= 300:
-            raise ApiError(status, method, path, f"unexpected redirect to {response.headers.get('Location', '?')}")
+            location = str(response.headers.get("Location", "?"))
+            if self.config.base_url.startswith("http://") and location.startswith("https://"):
+                raise ApiError(status, method, path, f"{self.config.base_url} answers with a redirect to {location}: it speaks HTTPS, "
+                                                     "so api_url must start with https://")
+            raise ApiError(status, method, path, f"unexpected redirect to {location}")
         try:
             body = response.json()
         except ValueError:
@@ -475,12 +533,23 @@ def _never_sent(exc: BaseException) -> bool:
     return False
 
 
+def fingerprint_mismatch_message(config: ConnectionConfig, actual: str | None, cause: str = "") -> str:
+    """The one message for a certificate that is not the pinned one (HTTP requests and the terminal's socket alike)."""
+    if actual is not None:
+        shown = ":".join(actual[index:index + 2] for index in range(0, len(actual), 2)).upper()  # as `pvenode cert info` shows it
+        what = f"its SHA-256 fingerprint is {shown}"
+    else:
+        what = cause or "no fingerprint could be read"
+    return f"the certificate of {config.base_url} does not match tls_fingerprint ({what}); check the fingerprint with `pvenode cert info` on the node"
+
+
 def tls_error_message(config: ConnectionConfig, exc: BaseException) -> str:
     """Explain a TLS failure and name the options that fix it."""
     cause = _root_cause(exc)
     if config.tls_fingerprint:
-        return (f"the certificate of {config.base_url} does not match tls_fingerprint ({cause}); "
-                "check the fingerprint with `pvenode cert info` on the node")
+        # urllib3: 'Fingerprints did not match. Expected "<pin>", got "<actual>".'
+        actual = re.search(r'got "?([0-9a-f]{64})', cause)
+        return fingerprint_mismatch_message(config, actual.group(1) if actual else None, cause)
     hint = ("set ca_path to the CA that signed the node's certificate (/etc/pve/pve-root-ca.pem on a default install), "
             "or pin the certificate with tls_fingerprint (its SHA-256 fingerprint, see `pvenode cert info`)")
     if config.ca_path:

@@ -240,21 +240,41 @@ def find_guest(guests: t.Sequence[Guest], vmid: int | None = None, name: str | N
                node: str | None = None, kind: str = "container") -> Guest:
     """Resolve exactly one guest by vmid or name (optionally on ``node``).
 
-    Raises NotFound (naming the value) or Ambiguous (listing every candidate with its node).
+    Raises NotFound (see :func:`no_match`) or Ambiguous (listing every candidate with its node).
     """
     if vmid is None and name is None:
         raise NotFound(f"a {kind} needs a vmid or a name")
-    matches = select_guests(guests, vmid=vmid, name=name)
-    what = f"{kind} {vmid}" if vmid is not None else f"{kind} named {name!r}"
+    matches = select_guests(guests, vmid=vmid, name=name, node=node)
     if not matches:
-        raise NotFound(f"{what} not found in the cluster")
-    if node is not None:
-        on_node = [guest for guest in matches if guest.node == node]
-        if not on_node:
-            places = ", ".join(guest.describe() for guest in matches)
-            raise NotFound(f"{what} is not on node {node!r} (found: {places})")
-        matches = on_node
+        raise no_match(guests, vmid=vmid, name=name, node=node, kind=kind)
     if len(matches) > 1:
         listing = "; ".join(f"vmid {guest.vmid} on {guest.node}" for guest in matches)
-        raise Ambiguous(f"{what} is ambiguous: {listing}; use vmid instead")
+        raise Ambiguous(f"{guest_label(vmid, name, kind)} is ambiguous: {listing}; use vmid instead")
     return matches[0]
+
+
+def guest_label(vmid: int | None, name: str | None, kind: str = "container") -> str:
+    """``container 101`` or ``container named 'web'``: how every message names what was asked for."""
+    return f"{kind} {vmid}" if vmid is not None else f"{kind} named {name!r}"
+
+
+def no_match(guests: t.Sequence[Guest], vmid: int | None = None, name: str | None = None,
+             node: str | None = None, kind: str = "container") -> NotFound:
+    """Why no guest has all of the given vmid, name and node — the one wording of "not found" of every module.
+
+    A vmid and a name that belong to different guests (or a name nobody has) are reported as
+    disagreeing, not as a missing vmid; a guest that exists on another node is reported with
+    where it is.
+    """
+    if vmid is not None and name is not None:
+        by_vmid = select_guests(guests, vmid=vmid)
+        if by_vmid:
+            by_name = select_guests(guests, name=name)
+            named = ", ".join(guest.describe() for guest in by_name) if by_name else f"no {kind} has it"
+            return NotFound(f"vmid {vmid} and name {name!r} disagree: vmid {vmid} is {by_vmid[0].describe()}, "
+                            f"name {name!r}: {named}; give only one of them")
+    label = guest_label(vmid, name, kind)
+    elsewhere = select_guests(guests, vmid=vmid, name=name)
+    if node is not None and elsewhere:
+        return NotFound(f"{label} is not on node {node!r} (found: {', '.join(guest.describe() for guest in elsewhere)})")
+    return NotFound(f"{label} not found in the cluster")

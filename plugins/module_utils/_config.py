@@ -21,6 +21,7 @@ import typing as t
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 
 DEFAULT_PORT = 8006
 DEFAULT_TIMEOUT = 30
@@ -40,12 +41,18 @@ CONNECTION_OPTIONS = (
     "ca_path",
     "tls_fingerprint",
     "api_timeout",
+    "allow_http",
 )
 
 # Token names follow the realm/token regex of pve-access-control (pve-protocol.md §1.5).
 _TOKEN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9.\-_]+$")
 _USER = re.compile(r"^[^\s:@!]+@[A-Za-z][A-Za-z0-9.\-_]+$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+# What an HTTP header value can carry: requests refuses CR, LF and leading whitespace, http.client
+# every control character, and a header encodes as latin-1 only. Token secrets are UUIDs
+# (pve-protocol.md §1.5), so visible ASCII is all one can hold.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +68,7 @@ class ConnectionConfig:
     ca_path: str | None = None
     tls_fingerprint: str | None = None  # 64 lower-case hex digits
     timeout: float = DEFAULT_TIMEOUT
+    allow_http: bool = False  # plain http:// api_url accepted (credentials travel unencrypted)
 
     @property
     def api_root(self) -> str:
@@ -90,10 +98,14 @@ def normalize_url(url: str, port: int | None = None) -> str:
         raise ConfigError("api_url is empty; set it to the node's address, for example https://pve.example.com:8006")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL" for an unclosed '[' and the like
+        raise ConfigError(f"api_url {url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in ("https", "http"):
         raise ConfigError(f"api_url {url!r} must use https:// (or http:// behind a TLS-terminating proxy)")
-    if not parts.hostname:
+    if not hostname:
         raise ConfigError(f"api_url {url!r} has no host name")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"api_url {url!r} must not contain credentials, a query or a fragment")
@@ -104,7 +116,7 @@ def normalize_url(url: str, port: int | None = None) -> str:
         url_port = parts.port
     except ValueError as exc:
         raise ConfigError(f"api_url {url!r} has an invalid port") from exc
-    host = parts.hostname
+    host = hostname
     if ":" in host:
         host = f"[{host}]"
     effective_port = url_port or port or (DEFAULT_PORT if parts.scheme == "https" else 80)
@@ -116,12 +128,30 @@ def normalize_fingerprint(value: str) -> str:
     text = re.sub(r"[\s:]", "", value).lower()
     if text.startswith("sha256"):
         text = text[len("sha256"):].lstrip("=/")
-    if not _FINGERPRINT.match(text):
+    if not _FINGERPRINT.fullmatch(text):
         raise ConfigError(
             f"tls_fingerprint {value!r} is not a SHA-256 fingerprint (64 hex digits, colons allowed); "
             "`pvenode cert info` on the node shows it"
         )
     return text
+
+
+def check_secret(option: str, value: str, in_header: bool) -> None:
+    """Refuse a secret with characters that cannot be what the user meant, without showing the value.
+
+    A YAML ``|`` block or ``echo`` leaves a trailing newline. In a header (the token) such a
+    character would make the HTTP library fail with the whole header, secret included, in its
+    error text; in a password it only makes the login fail for no visible reason.
+    """
+    if value != value.rstrip("\r\n"):
+        problem = "ends with a line break (a YAML '|' block or echo leaves one)"
+    elif _CONTROL.search(value):
+        problem = "contains a control character"
+    elif in_header and not _HEADER_SAFE.fullmatch(value):
+        problem = "contains a space or a non-ASCII character, which an HTTP header cannot carry (token secrets are UUIDs)"
+    else:
+        return
+    raise ConfigError(f"{option} {problem}; remove it (the value is not shown)")
 
 
 def _qualify_user(user: str | None, realm: str | None) -> str | None:
@@ -135,10 +165,10 @@ def _qualify_user(user: str | None, realm: str | None) -> str | None:
 def _full_token_id(token_id: str, user: str | None) -> str:
     if "!" in token_id:
         owner, _sep, name = token_id.partition("!")
-        if not _USER.match(owner) or not _TOKEN_NAME.match(name):
+        if not _USER.fullmatch(owner) or not _TOKEN_NAME.fullmatch(name):
             raise ConfigError(f"api_token_id {token_id!r} is not of the form user@realm!tokenname")
         return token_id
-    if not _TOKEN_NAME.match(token_id):
+    if not _TOKEN_NAME.fullmatch(token_id):
         raise ConfigError(f"api_token_id {token_id!r} is not a valid token name (letters, digits, '.', '-', '_')")
     if not user:
         raise ConfigError(f"api_token_id {token_id!r} is a bare token name: set api_user to its owner, or give it as user@realm!{token_id}")
@@ -151,16 +181,20 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
     if not url:
         raise ConfigError("api_url is required (or the PVE_URL environment variable), for example https://pve.example.com:8006")
     port = options.get("api_port")
-    if port is not None and not 0 < int(port) < 65536:
-        raise ConfigError(f"api_port {port!r} is not a TCP port")
-    base_url = normalize_url(str(url), int(port) if port is not None else None)
+    if port is not None:
+        port = int(bounded_number("api_port", port, 1, 65535, unit="a TCP port", integer=True))
+    base_url = normalize_url(str(url), port)
 
     user = _qualify_user(options.get("api_user"), options.get("api_realm"))
-    if user is not None and not _USER.match(user):
+    if user is not None and not _USER.fullmatch(user):
         raise ConfigError(f"api_user {options.get('api_user')!r} is not a valid user id (user@realm, for example root@pam)")
     password = options.get("api_password") or None
     token_id = options.get("api_token_id") or None
     token_secret = options.get("api_token_secret") or None
+    if password is not None:
+        check_secret("api_password", str(password), in_header=False)
+    if token_secret is not None:
+        check_secret("api_token_secret", str(token_secret), in_header=True)
 
     if token_id is not None or token_secret is not None:
         if token_id is None or token_secret is None:
@@ -182,10 +216,15 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
     if ca_path is not None and not os.path.isfile(ca_path):
         raise ConfigError(f"ca_path {ca_path!r} does not exist or is not a file")
     fingerprint = options.get("tls_fingerprint") or None
+    allow_http = bool(options.get("allow_http"))
+    if base_url.startswith("http://") and not allow_http:
+        credentials = "API token" if token_id is not None else "password and the tickets"
+        raise ConfigError(
+            f"api_url {url!r} uses plain http://, which sends the {credentials} unencrypted; use https:// "
+            "(Proxmox VE serves the API over HTTPS on port 8006), or set allow_http: true when a TLS-terminating proxy you trust is in between"
+        )
     timeout = options.get("api_timeout")
-    timeout_value = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-    if timeout_value <= 0:
-        raise ConfigError(f"api_timeout {timeout!r} must be a positive number of seconds")
+    timeout_value = DEFAULT_TIMEOUT if timeout is None else bounded_number("api_timeout", timeout, 1, MAX_SECONDS)
 
     return ConnectionConfig(
         base_url=base_url,
@@ -197,4 +236,5 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
         ca_path=ca_path,
         tls_fingerprint=normalize_fingerprint(str(fingerprint)) if fingerprint else None,
         timeout=timeout_value,
+        allow_http=allow_http,
     )

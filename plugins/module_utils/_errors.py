@@ -16,6 +16,7 @@ request bodies or headers.
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import unquote
 
 
 class PveError(Exception):
@@ -83,7 +84,18 @@ class NotFound(PveError):
 
 
 class NodeUnreachable(ApiError):
-    """HTTP 595/596: the answering node could not reach the node that owns the resource."""
+    """HTTP 595/596: the answering node could not reach the node that owns the resource.
+
+    The message leads with the node: pveproxy's own text ("Errors during connection establishment,
+    proxy handshake", pve-protocol.md §3.1) does not say that the node is the problem.
+    """
+
+    def __init__(self, status: int, method: str, path: str, reason: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(status, method, path, reason, errors)
+        segments = path.split("/")
+        self.node = unquote(segments[2]) if len(segments) > 2 and segments[1] == "nodes" else None
+        who = f"node {self.node}" if self.node else "the node that owns it"
+        self.message = f"{who} is offline or cannot be reached from the node that answered the API call: {self.message}"
 
 
 class Ambiguous(PveError):

@@ -149,7 +149,7 @@ class TerminalSession:
             raise
 
     def _open(self) -> None:
-        answer = self.client.post(api_path("nodes", self.node, "termproxy"))
+        answer = self.client.post(api_path("nodes", self.node, "termproxy"), idempotent=True)  # an unused termproxy exits by itself
         if not isinstance(answer, dict) or "ticket" not in answer or "port" not in answer:
             raise PveError(f"termproxy on node {self.node} returned no ticket/port")
         self.user = str(answer.get("user") or self.client.authid)

@@ -19,7 +19,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._api import tls_error_message
+from ansible_collections.pveops.proxmox.plugins.module_utils._api import fingerprint_mismatch_message, tls_error_message
 from ansible_collections.pveops.proxmox.plugins.module_utils._config import ConnectionConfig
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveConnectionError, TlsError
 
@@ -70,7 +70,5 @@ def open_socket(config: ConnectionConfig, timeout: float) -> socket.socket:
         actual = hashlib.sha256(der).hexdigest()
         if actual != config.tls_fingerprint:
             tls.close()
-            shown = ":".join(actual[i:i + 2] for i in range(0, len(actual), 2)).upper()
-            raise TlsError(f"the certificate of {config.base_url} has the SHA-256 fingerprint {shown}, not the configured tls_fingerprint; "
-                           "check it with `pvenode cert info` on the node")
+            raise TlsError(fingerprint_mismatch_message(config, actual))
     return tls

@@ -32,7 +32,7 @@ attributes:
 options:
   vmid:
     description:
-      - Id of the container. One of O(vmid) and O(name) is required.
+      - Id of the container. One of O(vmid) and O(name) is required; when both are given they must name the same container.
     type: int
   name:
     description:
@@ -54,10 +54,12 @@ options:
     description:
       - Seconds the container gets to shut down cleanly, for V(shutdown) and V(reboot) (the API's C(timeout); Proxmox VE's default is 60).
       - Without O(force_stop) the task fails when the container does not stop in time.
+      - Only for V(shutdown) and V(reboot); with another O(action) it is an error (it would be ignored).
     type: int
   force_stop:
     description:
       - With V(shutdown), stop the container hard when it does not shut down within O(shutdown_timeout) (the API's C(forceStop)).
+      - Only for V(shutdown); with another O(action) it is an error (it would be ignored).
     type: bool
   timeout:
     description:
@@ -68,6 +70,7 @@ options:
     description:
       - Persist this shutdown timeout (seconds) as C(down=) in the container's C(startup) property, keeping C(order=) and C(up=).
       - Proxmox VE uses it only when the node shuts down or stops all guests; it does not change what V(shutdown) does (use O(shutdown_timeout) for that).
+      - At least 1. Proxmox VE would take V(0) as "stop it hard at once", without a clean shutdown, so it is refused.
     type: int
 """
 
@@ -167,11 +170,28 @@ task_log:
 
 import typing as t
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status, lxc_path, read_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._power import ACTIONS, plan, run_action, startup_with_down
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
+
+
+def check_options(params: t.Mapping[str, t.Any]) -> None:
+    """Refuse values the action cannot use and options it would silently ignore."""
+    bounded_number("timeout", params["timeout"], 1, MAX_SECONDS)
+    if params["shutdown_timeout"] is not None:
+        bounded_number("shutdown_timeout", params["shutdown_timeout"], 0, MAX_SECONDS)
+    if params["startup_down"] is not None:
+        # PVE accepts down=0 and then stops the container hard, without a clean shutdown, when the
+        # node stops its guests (Nodes.pm stopall: `int($d->{down} // ...)` as the shutdown timeout).
+        bounded_number("startup_down", params["startup_down"], 1, MAX_SECONDS)
+    action = params["action"]
+    if params["force_stop"] and action != "shutdown":
+        raise ConfigError(f"force_stop applies only to action=shutdown (the API's forceStop), not to action={action}")
+    if params["shutdown_timeout"] is not None and action not in ("shutdown", "reboot"):
+        raise ConfigError(f"shutdown_timeout applies only to action=shutdown and action=reboot, not to action={action}")
 
 
 def main() -> None:
@@ -191,13 +211,11 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    for option in ("timeout", "shutdown_timeout", "startup_down"):
-        value = params[option]
-        if value is not None and (value < 0 or (option == "timeout" and value == 0)):
-            module.fail_json(msg=f"{option} must be a positive number of seconds, got {value}")
     action = params["action"]
     result: dict[str, t.Any] = {"changed": False, "vmid": params["vmid"], "action": action, "upid": None,
                                 "exitstatus": None, "elapsed": 0.0}
+    with module.pve_errors(**result):
+        check_options(params)
     deadline = Deadline(params["timeout"])
 
     with module.pve_errors(**result):

@@ -48,8 +48,10 @@ options:
   cmd:
     description:
       - >-
-        The command as one string, split into arguments like M(ansible.builtin.command) does. Shell-like quoting is not available:
-        the characters C(& | $ ; ' " ` < > \ !) and control characters are refused here, and the program must not start with C(-).
+        The command as one string, split into arguments like M(ansible.builtin.command) does: C(') and C(") quote and a backslash
+        escapes as in a shell (C(echo 'a b') passes the one argument C(a b)), but nothing else of a shell happens. The arguments that
+        result must not contain C(& | $ ; ' " ` < > \ !) or control characters (so a quote that is part of an argument, as in C("it's"),
+        is refused), and the program must not start with C(-).
       - Use O(argv) for arbitrary arguments and O(shell) for pipes and redirections.
       - Exactly one of O(cmd), O(argv) and O(shell) is required.
     type: str

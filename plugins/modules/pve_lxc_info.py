@@ -25,7 +25,7 @@ extends_documentation_fragment:
 options:
   vmid:
     description:
-      - Only the container with this id. Fails when it does not exist.
+      - Only the container with this id. Fails when it does not exist, or when O(name) is given too and the container has another name.
     type: int
   name:
     description:
@@ -42,7 +42,7 @@ options:
     default: true
   concurrency:
     description:
-      - How many address lookups run at the same time.
+      - How many address lookups run at the same time (1 to 256).
     type: int
     default: 4
 """
@@ -130,10 +130,10 @@ containers:
       sample: homelab
 """
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import select_guests
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import no_match, select_guests
 from ansible_collections.pveops.proxmox.plugins.module_utils._guest_ips import discover_ips
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 
 
 def main() -> None:
@@ -149,16 +149,14 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if params["concurrency"] < 1:
-        module.fail_json(msg=f"concurrency must be at least 1, got {params['concurrency']}")
     with module.pve_errors(containers=[]):
+        bounded_number("concurrency", params["concurrency"], 1, MAX_CONCURRENCY, unit="parallel requests", integer=True)
         cluster = module.cluster()
         cluster.check_node(params["node"])
-        guests = select_guests(cluster.guests("lxc"), vmid=params["vmid"], name=params["name"], node=params["node"])
-        if not guests and params["vmid"] is not None:
-            raise NotFound(f"container {params['vmid']} not found" + (f" on node {params['node']!r}" if params["node"] else ""))
-        if not guests and params["name"] is not None:
-            raise NotFound(f"no container named {params['name']!r}" + (f" on node {params['node']!r}" if params["node"] else ""))
+        containers = cluster.guests("lxc")
+        guests = select_guests(containers, vmid=params["vmid"], name=params["name"], node=params["node"])
+        if not guests and (params["vmid"] is not None or params["name"] is not None):
+            raise no_match(containers, vmid=params["vmid"], name=params["name"], node=params["node"])
         for guest in guests:
             if guest.status == "unknown":
                 module.warn(f"{guest.describe()}: its node reports no status (offline?); name and addresses are unknown")

@@ -173,8 +173,10 @@ import time
 import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import api_path
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Guest, no_match
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._stats import container_sample, node_sample, rates, table
 
 
@@ -196,8 +198,8 @@ def main() -> None:
     if params["samples"] < 1:
         module.fail_json(msg=f"samples must be at least 1, got {params['samples']}")
     interval = params["interval"] if params["interval"] is not None else (3.0 if params["container_stats"] else 1.0)
-    if interval < 0:
-        module.fail_json(msg=f"interval must not be negative, got {interval}")
+    with module.pve_errors():
+        bounded_number("interval", interval, 0, MAX_SECONDS)
     if not params["container_stats"] and not params["node_stats"]:
         module.fail_json(msg="nothing to report: container_stats and node_stats are both false")
 
@@ -223,7 +225,8 @@ def main() -> None:
             moment = time.time()
             if params["container_stats"]:
                 # One request serves every container of this sample.
-                for entry in client.get("/cluster/resources", {"type": "vm"}) or []:
+                entries = client.get("/cluster/resources", {"type": "vm"}) or []
+                for entry in entries:
                     if entry.get("type") != "lxc" or not _selected(entry, vmids, names, params["node"]):
                         continue
                     vmid = int(entry["vmid"])
@@ -233,8 +236,10 @@ def main() -> None:
                     missing = sorted(vmids - set(per_container))
                     missing_names = sorted(names - {str(entry["name"]) for entry in identity.values() if entry["name"]})
                     if missing or missing_names:
-                        what = [f"vmid {vmid}" for vmid in missing] + [f"name {name!r}" for name in missing_names]
-                        raise NotFound("no such container: " + ", ".join(what) + (f" on node {params['node']!r}" if params["node"] else ""))
+                        known = [Guest.from_resource(entry, "") for entry in entries if entry.get("type") == "lxc" and "vmid" in entry]
+                        problems = ([no_match(known, vmid=vmid, node=params["node"]) for vmid in missing]
+                                    + [no_match(known, name=name, node=params["node"]) for name in missing_names])
+                        raise NotFound("; ".join(problem.message for problem in problems))
             for name in per_node:
                 status = client.get(api_path("nodes", name, "status")) or {}
                 per_node[name].append(dict(node_sample(status), time=round(moment, 3)))

@@ -153,6 +153,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._logs import (
 )
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
 
@@ -202,8 +203,7 @@ def main() -> None:
     with module.pve_errors(**result):
         if params["lines"] < 0:
             raise ConfigError(f"lines must not be negative, got {params['lines']}")
-        if params["follow"] < 0:
-            raise ConfigError(f"follow must not be negative, got {params['follow']}")
+        bounded_number("follow", params["follow"], 0, MAX_SECONDS)
         services = validate_services(params["services"] or [])
         files = validate_files(params["files"] or [])
         since = parse_time(params["since"], "since")

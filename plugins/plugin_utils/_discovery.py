@@ -71,8 +71,11 @@ def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency
 
 def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: bool = True, concurrency: int = 16,
              previous: Records | None = None, max_age: float = 300.0) -> Snapshot:
-    """Nodes and guests of every endpoint, JSON-serialisable for the inventory cache."""
-    result: Snapshot = {"clusters": [], "records": {}, "warnings": [], "taken": time.time()}
+    """Nodes and guests of every endpoint, JSON-serialisable for the inventory cache.
+
+    ``warnings`` says what could not be read; ``unread`` counts the guests whose addresses are unknown for that reason.
+    """
+    result: Snapshot = {"clusters": [], "records": {}, "warnings": [], "unread": 0, "taken": time.time()}
     for client in clients:
         cluster = Cluster(client)
         try:
@@ -94,6 +97,7 @@ def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: 
             records, failures = discover_addresses(client, guests, concurrency, previous or {}, max_age, want_qemu)
             result["records"].update(records)
             for node_name, problems in sorted(failures.items()):
+                result["unread"] += len(problems)
                 result["warnings"].append(f"node {node_name}: addresses of {len(problems)} guest(s) could not be read: "
                                           + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
         result["clusters"].append({

@@ -49,17 +49,22 @@ class ReverseLookupBase(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         try:
             config = config_from(plugin_connection_options(self))
+            with pve_errors():
+                options = self.snapshot_options()
         except AnsibleError as exc:
             raise AnsibleLookupError(f"{self.NAME}: {exc}") from None
-        options = self.snapshot_options()
 
         def take() -> Snapshot:
             client = new_client(config)
             try:
                 with pve_errors(f"{self.NAME}: "):
-                    return snapshot([client], **options)
+                    taken = snapshot([client], **options)
             finally:
                 client.close()
+            # Said once per snapshot, the way the inventory says it (a 403 on a guest agent, an offline node...).
+            for warning in taken.get("warnings", []):
+                self._display.warning(f"{self.NAME}: {warning}")
+            return taken
 
         data = memoized_snapshot((config.base_url, config.authid, tuple(sorted(options.items()))), take)
         results = []
@@ -73,7 +78,9 @@ class ReverseLookupBase(LookupBase):
                 raise AnsibleLookupError(f"{self.NAME}: {term!r} matches more than one {self.WHAT}: {listing}")
             if not matches:
                 if default is _NO_DEFAULT:
-                    raise AnsibleLookupError(f"{self.NAME}: no {self.WHAT} matches {term!r}")
+                    unread = int(data.get("unread", 0))  # guests whose addresses could not be read: the term may be one of theirs
+                    why = f"; the addresses of {unread} guest(s) could not be read (see the warning)" if unread else ""
+                    raise AnsibleLookupError(f"{self.NAME}: no {self.WHAT} matches {term!r}{why}")
                 results.append(default)
                 continue
             results.append(self.result(matches[0]))

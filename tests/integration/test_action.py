@@ -146,7 +146,7 @@ def test_overall_timeout_names_the_task(ansible: Ansible) -> None:
     ("name=app action=start", "container named 'app' is ambiguous: vmid 109 on pve2; vmid 110 on pve3; use vmid instead"),
     ("vmid=101 node=pve9 action=start", "node 'pve9' not found; available nodes: pve1, pve2, pve3"),
     ("vmid=101 node=pve2 action=start", "container 101 is not on node 'pve2' (found: container 101 (db) on pve1)"),
-    ("vmid=101 action=start timeout=0", "timeout must be a positive number of seconds, got 0"),
+    ("vmid=101 action=start timeout=0", "timeout 0 is not a number from 1 to 86400 (seconds)"),
 ])
 def test_bad_targets_name_the_value(ansible: Ansible, args: str, message: str) -> None:
     run = ansible.module("pve_lxc_action", args)

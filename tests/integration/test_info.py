@@ -63,7 +63,7 @@ def test_wrong_password_fails_clearly_without_leaking(ansible: Ansible) -> None:
 def test_unknown_vmid_is_not_found(ansible: Ansible) -> None:
     run = ansible.module("pve_lxc_info", "vmid=4242")
     assert run.rc != 0
-    assert run.result["msg"] == "container 4242 not found"
+    assert run.result["msg"] == "container 4242 not found in the cluster"
 
 
 def test_unknown_node_lists_the_nodes(ansible: Ansible) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import typing as t
 
 import pytest
 
+from ansible_commands import Run
 from conftest import HERE, Ansible
 from pvesim.harness import SimProcess
 
@@ -112,6 +114,31 @@ class TestEdgeScenario:
         assert "preferred_networks: '10.0.0/33' is not a network" in run.output
 
 
+def test_filters_that_cannot_be_evaluated_warn_once_each(ansible: Ansible) -> None:
+    """With strict: false such an expression used to drop every guest without a word."""
+    content = "strict: false\nfilters:\n  - pve_status == 'running'\n  - no_such_variable > 1\n  - \"pve_status ==\"\n"
+    data, stderr = list_inventory(ansible, inventory_file(ansible.workdir, "badfilter.pve.yml", content))
+    text = " ".join(stderr.split())
+    assert "_meta" in data and not [host for host in data["_meta"]["hostvars"] if host.startswith(("web", "db"))]
+    for expression in ("no_such_variable > 1", "pve_status =="):
+        warning = f"pveops.proxmox.pve: filters: could not evaluate '{expression}' for"
+        assert text.count(warning) == 1, stderr
+    # Every expression is evaluated for every guest: the 13 containers (the template and the VMs are left out before).
+    assert "could not evaluate 'no_such_variable > 1' for 13 guest(s), which are left out (strict is false): " \
+           "'no_such_variable' is undefined" in text
+
+
+def test_every_variable_the_examples_use_exists() -> None:
+    """The documentation grouped by pve_ostype, which the inventory never sets."""
+    from ansible_collections.pveops.proxmox.plugins.inventory import pve  # pylint: disable=import-outside-toplevel
+
+    hostvars = json.loads((GOLDEN / "default.json").read_text())["_meta"]["hostvars"]
+    known = {name for host in hostvars.values() for name in host}
+    groups = {"pve_nodes", "pve_lxc", "pve_qemu", "pve_running", "pve_stopped", "pve_unknown"}
+    used = set(re.findall(r"\bpve_[a-z_]+\b", pve.EXAMPLES + pve.DOCUMENTATION)) - groups
+    assert used and used <= known, sorted(used - known)
+
+
 def test_cache_and_status_aware_refresh(ansible: Ansible) -> None:
     cache_dir = ansible.workdir / "inventory-cache"
     path = inventory_file(ansible.workdir, "cached.pve.yml",
@@ -156,6 +183,36 @@ def test_lookups_in_a_playbook(ansible: Ansible) -> None:
     ambiguous = run.task("Ambiguous name")["result"]
     assert ambiguous["status"] if "status" in ambiguous else True
     assert "matches more than one guest: lxc 109 (app) on pve2; lxc 110 (app) on pve3" in json.dumps(run.task("Ambiguous name"))
+
+
+def lookup_run(ansible: Ansible, expression: str, auth: str = "token") -> Run:
+    """``ansible localhost -m debug -a msg=<expression>``: one lookup, its result or its error in the recorded result."""
+    return ansible.run(["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "ansible.builtin.debug",
+                        "-a", f"msg={{{{ {expression} }}}}"], auth=auth)
+
+
+@pytest.mark.parametrize("concurrency", [0, 100000])
+def test_lookup_concurrency_is_bounded_like_the_modules(ansible: Ansible, concurrency: int) -> None:
+    ansible.sim.mark()
+    run = lookup_run(ansible, f"lookup('pveops.proxmox.pve_resource', '10.0.0.11', concurrency={concurrency})")
+    assert run.rc != 0
+    assert f"pveops.proxmox.pve_resource: concurrency {concurrency} is not a whole number from 1 to 256" in run.output
+    assert ansible.sim.requests() == []
+
+
+def test_lookup_reports_what_it_could_not_read_like_the_inventory(ansible: Ansible) -> None:
+    """The read-only token may not ask VM 200's guest agent (403): the lookup said only "no guest matches"."""
+    lookup = lookup_run(ansible, "lookup('pveops.proxmox.pve_resource', '10.0.0.200')", auth="readonly")
+    inventory = ansible.run(["ansible-inventory", "-i", str(inventory_file(ansible.workdir, "qemu-ro.pve.yml", "want_qemu: true\n")),
+                             "--list"], auth="readonly")
+    assert lookup.rc != 0 and inventory.rc == 0
+    lookup_text, inventory_text = " ".join(lookup.output.split()), " ".join(inventory.stderr.split())
+    warning = re.search(r"node pve1: addresses of 1 guest\(s\) could not be read: 200: .*?VM\.GuestAgent\.Audit[^)]*\)", inventory_text)
+    assert warning, inventory_text
+    assert f"[WARNING]: pveops.proxmox.pve: {warning.group(0)}" in inventory_text
+    assert f"[WARNING]: pveops.proxmox.pve_resource: {warning.group(0)}" in lookup_text
+    assert ("pveops.proxmox.pve_resource: no guest matches '10.0.0.200'; the addresses of 1 guest(s) could not be read "
+            "(see the warning)") in lookup_text
 
 
 def test_two_clusters_with_the_same_names(ansible: Ansible, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -54,6 +54,32 @@ def test_collection_builds_without_test_output(tarball: pathlib.Path) -> None:
     assert not any(name.startswith(("tests/output", ".venv", "tests/benchmarks")) for name in names)
 
 
+def test_the_tarball_carries_the_simulator_and_the_demo_and_nothing_else_of_the_tests(tarball: pathlib.Path) -> None:
+    """A decision (galaxy.yml build_ignore, README): users get what the demo needs, not the test suites or developer tooling."""
+    with tarfile.open(tarball) as archive:
+        files = [member.name for member in archive.getmembers() if member.isfile()]
+    tests = sorted({name.split("/", 2)[1] if name.count("/") > 1 else name for name in files if name.startswith("tests/")})
+    assert tests == ["demo", "pvesim", "tools"], tests
+    assert [name for name in files if name.startswith("tests/tools/")] == ["tests/tools/collection_tree.py"]
+    assert "tests/pvesim/scenarios/default.json" in files and "tests/demo/run_demo.py" in files
+    developer_only = ("Makefile", "requirements-dev.txt", ".ansible-lint", ".ci/", "changelogs/fragments/")
+    assert not [name for name in files if name.startswith(developer_only)]
+    caches = ("__pycache__", ".pytest_cache", ".mypy_cache", ".hypothesis")
+    assert not [name for name in files if any(part in caches for part in name.split("/"))]
+
+
+@pytest.mark.slow
+def test_the_demo_runs_from_the_installed_tarball(tarball: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """What the tarball ships for the demo is enough: install it, then run tests/demo/run_demo.py from the installed copy."""
+    installed = run("ansible-galaxy", "collection", "install", "--force", str(tarball), "-p", str(tmp_path / "collections"), cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    demo = tmp_path / "collections" / "ansible_collections" / "pveops" / "proxmox" / "tests" / "demo" / "run_demo.py"
+    done = subprocess.run([sys.executable, str(demo)], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+                          env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "failed=0" in done.stdout
+
+
 def test_execution_environment_build_context(tarball: pathlib.Path, tmp_path: pathlib.Path) -> None:
     """ansible-builder (no container engine needed) finds the collection's Python dependencies."""
     introspected = run("ansible-builder", "introspect", "--sanitize", str(COLLECTIONS_PATH), cwd=tmp_path)

@@ -236,6 +236,33 @@ def test_a_name_shared_by_two_containers(ansible: Ansible) -> None:
         "lxc_bootstrap: 2 containers are named 'twin' (315, 316); set lxc_bootstrap_vmid or lxc_bootstrap_node")
 
 
+def test_a_vmid_and_a_name_that_disagree(ansible: Ansible) -> None:
+    """The role hands both to pve_lxc_info; the message used to be "container 301 not found"."""
+    run = bootstrap(ansible, lxc_bootstrap_vmid=301, lxc_bootstrap_name="ubu")
+    assert run.rc != 0
+    assert run.task("Find the container")["result"]["msg"] == (
+        "vmid 301 and name 'ubu' disagree: vmid 301 is container 301 (deb) on pve1, name 'ubu': container 302 (ubu) on pve1; "
+        "give only one of them")
+    assert not [entry for entry in run.results if entry["task"] == "Start the container"]
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    # 315 and 316 (the "twin" containers) are used by vmid nowhere else.
+    ({"lxc_bootstrap_vmid": 315, "lxc_bootstrap_user": "nosuch", "lxc_bootstrap_authorized_key": KEY},
+     "lxc_bootstrap: authorizing the SSH key for nosuch failed in container 315 (exit code 2): user 'nosuch' does not exist in the container"),
+    ({"lxc_bootstrap_vmid": 316, "lxc_bootstrap_extra_packages": ["no-such-package"]},
+     "lxc_bootstrap: installing python3, no-such-package with apt failed in container 316 (exit code 100): "
+     "E: Unable to locate package no-such-package"),
+])
+def test_a_failing_step_is_named_without_its_script(ansible: Ansible, variables: dict[str, t.Any], message: str) -> None:
+    """Failures used to say only "non-zero return code" next to the whole script (3 KB) the step ran."""
+    run = bootstrap(ansible, **variables)
+    assert run.rc != 0
+    failed = [entry for entry in run.results if entry["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["result"]["msg"] == message, failed
+    assert "non-zero return code" not in run.stdout and "set -eu" not in run.stdout
+
+
 def test_no_address_fails_after_the_bound(ansible: Ansible) -> None:
     bounded = bootstrap(ansible, lxc_bootstrap_vmid=309, lxc_bootstrap_address_retries=1, lxc_bootstrap_address_delay=0)
     assert bounded.rc != 0

@@ -65,6 +65,44 @@ def test_no_secret_anywhere_at_vvvv(ansible: Ansible, tmp_path: pathlib.Path) ->
     assert runs[2].rc == 0 and runs[3].rc == 0 and runs[7].rc != 0 and runs[6].rc != 0
 
 
+# Every module, the inventory and both lookups: what each needs to run at all.
+EVERY_ENTRY_POINT = [
+    ("pve_lxc_info", "vmid=101"),
+    ("pve_lxc_action", "vmid=101 action=start"),
+    ("pve_lxc_exec", json.dumps({"vmid": 101, "cmd": "true"})),
+    ("pve_lxc_stats", ""),
+    ("pve_node_logs", "node=pve1 lines=3"),
+    ("inventory", ""),
+    ("lookup", "pveops.proxmox.pve_resource"),
+    ("lookup", "pveops.proxmox.pve_node"),
+]
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-vvvv"]], ids=["default", "vvvv"])
+@pytest.mark.parametrize(("entry", "arguments"), EVERY_ENTRY_POINT, ids=[f"{entry}-{args.split('.')[-1][:12]}" for entry, args in EVERY_ENTRY_POINT])
+def test_a_secret_no_header_can_carry_is_refused_before_any_request(ansible: Ansible, tmp_path: pathlib.Path, entry: str, arguments: str,
+                                                                    verbosity: list[str]) -> None:
+    """A trailing newline (YAML ``|``, ``echo``) used to put the escaped secret into every error message."""
+    sim = ansible.sim
+    env: dict[str, str | None] = {"PVE_TOKEN_SECRET": sim.token_secret + "\n"}
+    if entry == "inventory":
+        inventory = tmp_path / "newline.pve.yml"
+        inventory.write_text("plugin: pveops.proxmox.pve\n")
+        argv = ["ansible-inventory", "-i", str(inventory), "--list", *verbosity]
+        env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "1"  # else an inventory that fails is only a warning
+    elif entry == "lookup":
+        argv = ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "ansible.builtin.debug",
+                "-a", f"msg={{{{ lookup('{arguments}', '10.0.0.11') }}}}", *verbosity]
+    else:
+        argv = ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", f"pveops.proxmox.{entry}", "-a", arguments, *verbosity]
+    sim.mark()
+    run = ansible.run(argv, auth="token", env=env)
+    assert run.rc != 0, run.output
+    assert "api_token_secret ends with a line break" in run.output, run.output
+    assert sim.token_secret not in run.output + json.dumps(run.results)
+    assert sim.requests() == []  # refused before anything was sent
+
+
 def test_exceptions_do_not_carry_secrets() -> None:
     """The core's errors and reprs (what a traceback would show) hold no secret."""
     with SimProcess() as sim:
@@ -119,3 +157,21 @@ class TestShortTickets:
         run = short.playbook("long.yml")
         assert run.rc == 0, run.output
         assert all(entry["status"] in ("ok", "changed") for entry in run.results)
+
+
+def test_plain_http_is_refused_before_anything_is_sent(ansible: Ansible) -> None:
+    sim = ansible.sim
+    ansible.sim.mark()
+    run = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_URL": sim.url.replace("https://", "http://")})
+    assert run.rc != 0
+    assert run.result["msg"].startswith(f"api_url '{sim.url.replace('https://', 'http://')}' uses plain http://, which sends the password")
+    assert sim.requests() == [] and sim.password not in run.output
+
+
+def test_allowed_http_to_the_https_port_warns_and_names_the_scheme(ansible: Ansible) -> None:
+    """The simulator answers like pveproxy: a redirect to https:// for plain HTTP on its TLS port."""
+    plain = ansible.sim.url.replace("https://", "http://")
+    run = ansible.module("pve_lxc_info", "vmid=101", env={"PVE_URL": plain, "PVE_ALLOW_HTTP": "true"})
+    assert run.rc != 0
+    assert f"allow_http is set: credentials and tickets travel unencrypted to {plain}" in run.output
+    assert f"{plain} answers with a redirect to {ansible.sim.url}/api2/json/access/ticket: it speaks HTTPS" in run.result["msg"]

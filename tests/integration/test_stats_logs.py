@@ -65,7 +65,7 @@ def test_node_stats(ansible: Ansible) -> None:
 
 def test_unknown_container_in_stats(ansible: Ansible) -> None:
     run = ansible.module("pve_lxc_stats", args(vmid=[101, 4242]))
-    assert run.rc != 0 and run.result["msg"] == "no such container: vmid 4242"
+    assert run.rc != 0 and run.result["msg"] == "container 4242 not found in the cluster"
 
 
 # ------------------------------------------------------------------------------------ logs

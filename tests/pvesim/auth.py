@@ -87,6 +87,16 @@ def extract_auth_value(header: str | None, key: str) -> str | None:
     return unquote(match.group(1))
 
 
+def _same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of the UTF-8 bytes: any input, ASCII or not, is just equal or not.
+
+    `secrets.compare_digest` refuses non-ASCII str (TypeError, a 500). Real PVE compares bytes:
+    the pve realm crypts `Encode::encode('utf8', $password)` (Auth/PVE.pm authenticate_user), the
+    token value is the header's octets (AccessControl.pm verify_token); every mismatch is a 401.
+    """
+    return secrets.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
 def new_token_secret() -> str:
     """A random UUID, the format PVE uses for token secrets (1.5)."""
     return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
@@ -141,7 +151,7 @@ class AuthService:
         tokenid, sep, secret = value.rpartition("=")
         token = self.tokens.get(tokenid) if sep and _TOKEN_ID.fullmatch(tokenid) else None
         owner = self.accounts.get(tokenid.split("!", 1)[0]) if token else None
-        if token is None or owner is None or not owner.enabled or not secrets.compare_digest(token.secret, secret):
+        if token is None or owner is None or not owner.enabled or not _same_secret(token.secret, secret):
             raise auth_failure("Authentication failed!")
         return Identity(token.tokenid, token.privs & owner.privs, "token")
 
@@ -160,7 +170,7 @@ class AuthService:
                 # Renewal: the user's own ticket, or root@pam minting for anyone (1.4).
                 ok = ticket_user is not None and ticket_user in (username, "root@pam")
             else:
-                ok = account.password is not None and secrets.compare_digest(account.password, password)
+                ok = account.password is not None and _same_secret(account.password, password)
         if not ok or account is None:
             raise ApiError(401, "authentication failure\n")
         if params.get("path") and params.get("privs"):

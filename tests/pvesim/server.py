@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import socket
 import ssl
 import struct
@@ -24,6 +25,8 @@ HANDSHAKE_TIMEOUT = 10.0
 DRAIN_LIMIT = 8 * 1024 * 1024
 """Bodies up to this size are read (even when refused) so the client sees the answer, not a reset."""
 GZIP_MIN = 1024
+TLS_HANDSHAKE = b"\x16"
+"""The first byte of a TLS ClientHello record."""
 """pveproxy compresses bodies over 1 KiB when the client accepts gzip (2.1)."""
 
 Dispatch = Callable[[HttpRequest], HttpResponse]
@@ -58,6 +61,10 @@ class ApiServer(ThreadingHTTPServer):
             request.settimeout(HANDSHAKE_TIMEOUT)
             # Like pveproxy: no Nagle delay on small responses.
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != TLS_HANDSHAKE:
+                self._redirect_plain_http(request, client_address)
+                return
             conn = self.tls.wrap_socket(request, server_side=True)
         except (OSError, ValueError):
             request.close()
@@ -72,6 +79,22 @@ class ApiServer(ThreadingHTTPServer):
         finally:
             self._forget(conn)
             conn.close()
+
+    def _redirect_plain_http(self, request: socket.socket, client_address: Any) -> None:
+        """Plain HTTP on the TLS port: answer it with a redirect to https, then disconnect, as pveproxy does.
+
+        pveproxy reads with `tls_autostart`, which starts TLS only when the first bytes are a
+        handshake (AnyEvent.pm accept_connections); a plain request is read and then answered by
+        `ensure_tls_connection` (AnyEvent.pm:1502-1535): 301 for GET/HEAD, 308 otherwise, with
+        `Location: https://<Host><uri>`, before authentication, and the client is disconnected.
+        """
+        try:
+            PlainHttpRedirect(request, client_address, self)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._forget(None)
+            request.close()
 
     def _forget(self, conn: socket.socket | None) -> None:
         with self._lock:
@@ -220,6 +243,48 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class PlainHttpRedirect(BaseHTTPRequestHandler):
+    """Answers one plain-HTTP request on the TLS port with pveproxy's redirect (see ApiServer._redirect_plain_http)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = HANDSHAKE_TIMEOUT
+    server: ApiServer
+
+    def version_string(self) -> str:
+        """The `Server` header value of PVE's API daemons."""
+        return SERVER_NAME
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet, like RequestHandler."""
+
+    def handle_one_request(self) -> None:
+        """Read the request (its body too, as pveproxy buffers it), answer 301/308, close."""
+        self.close_connection = True
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline or not self.parse_request():
+            return
+        self.close_connection = True  # parse_request() keeps HTTP/1.1 connections open; this one is answered once
+        host = self.headers.get("Host")
+        if not host:
+            # ensure_tls_connection dies before answering: "Header field 'Host' not found in request".
+            return
+        try:
+            length = min(int(self.headers.get("Content-Length") or 0), DRAIN_LIMIT)
+        except ValueError:
+            length = 0
+        if length > 0:
+            self.rfile.read(length)
+        status, reason = (301, "Moved Permanently") if self.command in ("GET", "HEAD") else (308, "Permanent Redirect")
+        location = "https://" + re.sub(r"^https?://", "", str(host)) + self.path
+        body = reason.encode()  # error() writes the message as the body
+        date = self.date_time_string()
+        head = [f"{self.protocol_version} {status} {reason}", f"Location: {location}", f"Date: {date}", f"Expires: {date}",
+                "Cache-Control: max-age=0", "Pragma: no-cache", f"Server: {SERVER_NAME}", f"Content-Length: {len(body)}",
+                "Connection: close"]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace") + (body if self.command != "HEAD" else b""))
+        self.wfile.flush()
 
 
 def _reason(text: str) -> str:

@@ -168,3 +168,20 @@ def test_auth_delay() -> None:
         started = time.monotonic()
         assert Api(slow, "token").get("/version").status_code == 200
         assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("password", ["pässwörd", "пароль", "€uro", "\udcff"])
+def test_non_ascii_password_is_an_ordinary_401(sim: SimProcess, password: str) -> None:
+    """Real PVE decodes the form value as UTF-8 (AnyEvent.pm decode_urlencoded) and answers every login failure
+    401 `authentication failure` (API2/AccessControl.pm create_ticket's eval); it never fails with a 500."""
+    response = Api(sim, "none").post("/access/ticket", data={"username": sim.user, "password": password.encode("utf-8", "surrogateescape")})
+    assert (response.status_code, response.reason) == (401, "authentication failure")
+
+
+@pytest.mark.parametrize("secret", ["é", "ü" * 36, "\xff"])
+def test_non_ascii_token_secret_is_an_ordinary_401(sim: SimProcess, secret: str) -> None:
+    """The header arrives as bytes; PVE::AccessControl::verify_token dies on a mismatch and HTTPServer.pm's
+    auth_handler turns every such death into 401 `Authentication failed!`."""
+    anon = Api(sim, "none")
+    anon.session.headers["Authorization"] = f"PVEAPIToken={sim.token_id}={sim.token_secret[:-1]}{secret}".encode("utf-8")  # type: ignore[assignment]
+    _assert_empty_401(anon.get("/version"), "Authentication failed!")

@@ -4,7 +4,10 @@
 """The HTTP client against a scripted session: auth, CSRF, renewal, retries, error mapping."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import socket
+import time
 import typing as t
 
 import pytest
@@ -20,6 +23,8 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
     NotFound,
     PermissionDenied,
     PveConnectionError,
+    PveError,
+    PveTimeout,
 )
 
 TICKET = "PVE:root@pam:6716A1B2::c2lnbmF0dXJl+/="
@@ -244,3 +249,128 @@ def test_envelope_keeps_total() -> None:
 def test_validate_certs_false_warns() -> None:
     client = ApiClient(connection_config({"api_url": "pve", "api_password": "x", "validate_certs": False}))
     assert any("validate_certs is false" in warning for warning in client.warnings)
+
+
+SECRET = "6d94626e-5342-4b1e-8f3f-50c8d1d71853"
+
+
+@pytest.mark.parametrize("raised", [
+    requests.exceptions.InvalidHeader("Invalid leading whitespace, reserved character(s), or return character(s) in header value: "
+                                      f"'PVEAPIToken=root@pam!ansible={SECRET}\\n'"),
+    ValueError(f"Invalid header value b'PVEAPIToken=root@pam!ansible={SECRET}\\r\\n'"),
+    UnicodeEncodeError("latin-1", f"PVEAPIToken=root@pam!ansible={SECRET}€", 65, 66, "ordinal not in range(256)"),
+])
+def test_a_refused_header_is_reported_without_its_text(raised: BaseException) -> None:
+    client, session = make_client([raised, ok("never")], api_password=None, api_token_id="root@pam!ansible", api_token_secret=SECRET)
+    with pytest.raises(PveError) as info:
+        client.get("/version")
+    assert "could not be sent" in str(info.value) and "header" in str(info.value)
+    assert SECRET not in str(info.value) and SECRET not in repr(info.value.details)
+    assert info.value.__context__ is None and info.value.__cause__ is None  # no traceback carries it either
+    assert len(session.calls) == 1  # not retried: it would fail the same way
+
+
+def test_the_http_library_itself_never_puts_a_header_into_our_message() -> None:
+    """A header http.client cannot encode, through the real requests stack (plain HTTP to a socket that only listens)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        config = dataclasses.replace(connection_config({"api_url": "https://127.0.0.1:9", "api_token_id": "root@pam!ansible",
+                                                        "api_token_secret": SECRET}),
+                                     base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", token_secret=SECRET + "€")
+        with ApiClient(config) as client, pytest.raises(PveError) as info:
+            client.get("/version")
+    assert "could not be sent" in str(info.value) and SECRET not in str(info.value)
+
+
+def test_allowed_plain_http_warns() -> None:
+    client = ApiClient(connection_config({"api_url": "http://pve:8006", "api_password": "x", "allow_http": True}))
+    assert any(warning.startswith("allow_http is set: credentials and tickets travel unencrypted") for warning in client.warnings)
+
+
+def test_http_to_the_https_port_says_to_use_https() -> None:
+    """pveproxy answers plain HTTP on its TLS port with 301/308 to https:// (AnyEvent.pm ensure_tls_connection)."""
+    redirect = FakeResponse(308, raw=b"Permanent Redirect", reason="Permanent Redirect")
+    redirect.headers["Location"] = "https://pve:8006/api2/json/access/ticket"
+    client, _session = make_client([redirect], api_url="http://pve:8006", allow_http=True)
+    with pytest.raises(ApiError) as info:
+        client.get("/version")
+    assert "http://pve:8006 answers with a redirect to https://pve:8006/api2/json/access/ticket: it speaks HTTPS, " \
+           "so api_url must start with https://" in str(info.value)
+
+
+def test_http_connection_lost_hints_at_the_scheme() -> None:
+    client, _session = make_client([requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))"),
+                                    requests.exceptions.ConnectionError("again")] * 2, api_url="http://pve:8006", allow_http=True)
+    with pytest.raises(PveConnectionError, match="if that port serves HTTPS, api_url must start with https://"):
+        client.login()
+
+
+def test_login_is_retried_on_transient_errors_like_a_get(no_sleep: list[float]) -> None:
+    """A login changes nothing on the server: a lost or failed answer is safe to ask for again."""
+    client, session = make_client([requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104))"),
+                                   FakeResponse(503, reason="Service Unavailable"), FakeResponse(500, reason="Internal Server Error"),
+                                   login_ok(), ok("fine")])
+    assert client.get("/version") == "fine"
+    assert [call["url"].rsplit("/json", 1)[1] for call in session.calls] == ["/access/ticket"] * 4 + ["/version"]
+    assert len(no_sleep) == 3
+
+
+def test_login_retries_are_bounded_and_a_401_is_final() -> None:
+    client, session = make_client([FakeResponse(503, reason="Service Unavailable")] * _api.MAX_ATTEMPTS)
+    with pytest.raises(ApiError, match="503"):
+        client.login()
+    assert len(session.calls) == _api.MAX_ATTEMPTS
+    refused, session = make_client([FakeResponse(401, {"data": None, "message": "authentication failure\n"}, "authentication failure")])
+    with pytest.raises(AuthError):
+        refused.login()
+    assert len(session.calls) == 1
+
+
+def test_a_post_marked_idempotent_is_retried() -> None:
+    answer = {"user": "root@pam", "ticket": "PVEVNC:x", "port": 5900, "upid": "UPID:pve:1:2:3:vncshell::root@pam:"}
+    client, session = make_client([login_ok(), requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('x'))"),
+                                   FakeResponse(502, reason="Bad Gateway"), ok(answer)])
+    assert client.post("/nodes/pve/termproxy", idempotent=True) == answer
+    assert len(session.calls) == 4
+
+
+def test_a_stalled_tls_handshake_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to read "got no answer within 30 s (api_timeout)" although it gave up after the 10 s connect bound."""
+    monkeypatch.setattr(_api, "CONNECT_TIMEOUT_MAX", 0.3)
+    with socket.socket() as listener:  # accepts (the kernel's backlog) but never speaks TLS
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+        with ApiClient(connection_config({"api_url": url, "api_password": "x", "api_timeout": 60})) as client:
+            started = time.monotonic()
+            with pytest.raises(PveConnectionError) as info:
+                client.login()
+            took = time.monotonic() - started
+    assert str(info.value) == (f"POST /access/ticket: {url} accepted the connection, but the TLS handshake did not complete within "
+                               "0.3 s; is api_url the Proxmox VE API and pveproxy responsive?")
+    assert took < 30  # four attempts of 0.3 s, not the 60 s read timeout
+
+
+def test_a_slow_answer_is_still_a_timeout_of_api_timeout() -> None:
+    client, _session = make_client([login_ok()] + [requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)")] * _api.MAX_ATTEMPTS,
+                                   api_timeout=2)
+    with pytest.raises(PveTimeout, match=r"GET /version got no answer from https://pve.test:8006 within 2 s \(api_timeout\)"):
+        client.get("/version")
+
+
+def test_offline_node_is_named_first() -> None:
+    client, _session = make_client([login_ok()] + [FakeResponse(595, reason="Errors during connection establishment, proxy handshake")] * 4)
+    with pytest.raises(NodeUnreachable) as info:
+        client.get("/nodes/pve3/lxc/106/status/current")
+    assert str(info.value) == ("node pve3 is offline or cannot be reached from the node that answered the API call: "
+                               "GET /nodes/pve3/lxc/106/status/current failed with HTTP 595: Errors during connection establishment, proxy handshake")
+    assert info.value.node == "pve3" and info.value.status == 595
+
+
+def test_fingerprint_mismatch_shows_the_real_fingerprint_as_pvenode_does() -> None:
+    config = connection_config({"api_url": "https://pve:8006", "api_password": "x", "tls_fingerprint": "ab" * 32})
+    cause = requests.exceptions.SSLError(f'Fingerprints did not match. Expected "{"ab" * 32}", got "{"0f" * 32}"')
+    assert _api.tls_error_message(config, cause) == (
+        f"the certificate of https://pve:8006 does not match tls_fingerprint (its SHA-256 fingerprint is {':'.join(['0F'] * 32)}); "
+        "check the fingerprint with `pvenode cert info` on the node")

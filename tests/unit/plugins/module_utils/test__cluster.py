@@ -8,7 +8,14 @@ import typing as t
 
 import pytest
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Cluster, Guest, NodePool, find_guest, parse_cluster_status
+from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import (
+    Cluster,
+    Guest,
+    NodePool,
+    find_guest,
+    no_match,
+    parse_cluster_status,
+)
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import Ambiguous, NotFound
 
 CLUSTERED = [
@@ -71,6 +78,29 @@ def test_not_found_names_the_value() -> None:
         find_guest(GUESTS, name="nope")
     with pytest.raises(NotFound, match="not on node 'pve2'"):
         find_guest(GUESTS, vmid=100, node="pve2")
+
+
+@pytest.mark.parametrize(("vmid", "name", "message"), [
+    (100, "app", "vmid 100 and name 'app' disagree: vmid 100 is container 100 (web) on pve1, "
+                 "name 'app': container 109 (app) on pve2, container 110 (app) on pve3; give only one of them"),
+    (100, "nope", "vmid 100 and name 'nope' disagree: vmid 100 is container 100 (web) on pve1, name 'nope': no container has it; "
+                  "give only one of them"),
+    (999, "web", "container 999 not found in the cluster"),
+])
+def test_vmid_and_name_that_disagree_are_reported_as_such(vmid: int, name: str, message: str) -> None:
+    with pytest.raises(NotFound) as info:
+        find_guest(GUESTS, vmid=vmid, name=name)
+    assert str(info.value) == message
+
+
+def test_vmid_and_name_that_agree_find_the_guest() -> None:
+    assert find_guest(GUESTS, vmid=110, name="app").node == "pve3"
+
+
+def test_no_match_wording_is_one_for_every_module() -> None:
+    assert no_match(GUESTS, vmid=999).message == "container 999 not found in the cluster"
+    assert no_match(GUESTS, name="nope", node="pve1").message == "container named 'nope' not found in the cluster"
+    assert no_match(GUESTS, name="web", node="pve2").message == "container named 'web' is not on node 'pve2' (found: container 100 (web) on pve1)"
 
 
 class StaticClient:

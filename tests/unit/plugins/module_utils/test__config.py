@@ -120,3 +120,79 @@ def test_timeout_and_port_bounds() -> None:
         connection_config({"api_url": "pve", "api_password": "x", "api_timeout": 0})
     with pytest.raises(ConfigError, match="api_port 70000"):
         connection_config({"api_url": "pve", "api_password": "x", "api_port": 70000})
+
+
+SECRET = "6d94626e-5342-4b1e-8f3f-50c8d1d71853"
+
+
+@pytest.mark.parametrize(("secret", "problem"), [
+    (SECRET + "\n", "ends with a line break"),
+    (SECRET + "\r\n", "ends with a line break"),
+    (SECRET[:8] + "\t" + SECRET[8:], "contains a control character"),
+    (" " + SECRET, "contains a space or a non-ASCII character"),
+    (SECRET + "é", "contains a space or a non-ASCII character"),
+    (SECRET + "€", "contains a space or a non-ASCII character"),
+])
+def test_token_secret_that_no_header_can_carry_is_refused_without_showing_it(secret: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        connection_config({"api_url": "pve", "api_token_id": "root@pam!ansible", "api_token_secret": secret})
+    message = str(info.value)
+    assert message.startswith("api_token_secret ") and problem in message
+    assert SECRET[:8] not in message and SECRET[-8:] not in message
+
+
+@pytest.mark.parametrize("password", ["hunter2\n", "hunter2\r", "hun\x00ter2", "hunter2\x7f"])
+def test_password_with_a_line_break_or_control_character_is_refused(password: str) -> None:
+    with pytest.raises(ConfigError, match="^api_password ") as info:
+        connection_config({"api_url": "pve", "api_password": password})
+    assert "hunter2" not in str(info.value) and "hun" not in str(info.value)
+
+
+def test_password_may_hold_spaces_and_non_ascii() -> None:
+    """The password travels UTF-8 encoded in the login body, not in a header (pve realm: crypt of its UTF-8 bytes)."""
+    assert connection_config({"api_url": "pve", "api_password": "pässwörd mit Leerzeichen"}).password == "pässwörd mit Leerzeichen"
+
+
+@pytest.mark.parametrize("options", [
+    {"api_token_id": "root@pam!ansible\n"},
+    {"api_token_id": "ansible\n", "api_user": "root@pam"},
+    {"api_token_id": "ansible", "api_user": "root@pam\n"},
+])
+def test_token_id_and_user_with_a_trailing_newline_are_refused(options: dict[str, str]) -> None:
+    """``$`` matches before a final newline: the checks must match the whole value."""
+    with pytest.raises(ConfigError, match="api_token_id|api_user") as info:
+        connection_config({"api_url": "pve", "api_token_secret": SECRET, **options})
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://[::1/api2/json", "https://[pve]:8006"])
+def test_malformed_url_is_a_message(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"^api_url '.*' is not a valid URL"):
+        connection_config({"api_url": url, "api_password": "x"})
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("api_timeout", 1000000000000), ("api_timeout", float("nan")), ("api_timeout", float("inf")), ("api_timeout", 0),
+    ("api_port", 0), ("api_port", 65536), ("api_port", 8006.5), ("api_port", "x"),
+])
+def test_timeout_and_port_must_be_finite_and_bounded(option: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"^{option} {value!r} is not a"):
+        connection_config({"api_url": "pve", "api_password": "x", option: value})
+
+
+@pytest.mark.parametrize(("options", "credentials"), [
+    ({"api_password": "hunter2"}, "password and the tickets"),
+    ({"api_token_id": "root@pam!ansible", "api_token_secret": SECRET}, "API token"),
+])
+def test_plain_http_is_refused_unless_allowed(options: dict[str, str], credentials: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        connection_config({"api_url": "http://pve.example.com:8006", **options})
+    message = str(info.value)
+    assert message.startswith("api_url 'http://pve.example.com:8006' uses plain http://") and f"sends the {credentials} unencrypted" in message
+    assert "allow_http: true" in message and "hunter2" not in message and SECRET not in message
+    allowed = connection_config({"api_url": "http://pve.example.com:8006", "allow_http": True, **options})
+    assert allowed.base_url == "http://pve.example.com:8006" and allowed.allow_http
+
+
+def test_a_bare_host_is_https() -> None:
+    assert connection_config({"api_url": "pve.example.com", "api_password": "x"}).base_url.startswith("https://")
