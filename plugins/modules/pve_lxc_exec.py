@@ -260,6 +260,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL
+from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
 
@@ -321,12 +322,9 @@ def main() -> None:
     params = module.params
     result: dict[str, t.Any] = {"changed": False, "rc": None, "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [],
                                 "cmd": None, "start": None, "end": None, "delta": None, "msg": "", "vmid": params["vmid"]}
-    for option in ("timeout", "output_limit"):
-        if params[option] <= 0:
-            result["msg"] = f"{option} must be a positive number, got {params[option]}"
-            module.fail_json(**result)
-
     with module.pve_errors(**result):
+        bounded_number("timeout", params["timeout"], 1, MAX_SECONDS, integer=True)
+        bounded_number("output_limit", params["output_limit"], 1, MAX_OUTPUT_LIMIT, unit="bytes", integer=True)
         argv = command_argv(params)
         result["cmd"] = argv if argv is not None else [params["executable"], "-c", params["shell"]]
         environment = {validate_env_name(str(key)): str(value) for key, value in (params["environment"] or {}).items()}
@@ -385,6 +383,9 @@ def main() -> None:
         result["msg"] = "non-zero return code"
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+MAX_OUTPUT_LIMIT = 16 * 1024 * 1024 * 1024  # what a module result can carry is far less; this only keeps the number sane
 
 
 def check_spool_dir(path: str) -> str:
