@@ -40,8 +40,8 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-CHUNK = 16384
-"""Base64 bytes the node acknowledges at a time."""
+CHUNK = 65536
+"""Base64 bytes the node acknowledges at a time (one ``head -c`` on the node each)."""
 WAIT_FOR_CLIENT = 600
 """Seconds the node shell waits for the client after the end marker."""
 KILL_GRACE = 5

@@ -47,7 +47,11 @@ QUIET = 0.3  # output paused this long while we wait for the nonce: look for a l
 RETYPE_AFTER = 2.0  # no nonce and a quiet terminal this long after typing: type the start-up line once more
 READY_TIMEOUT = 20.0
 START_TIMEOUT = 30.0  # each step of the upload, and the STARTED report after it
-WINDOW = 3 * CHUNK  # unacknowledged bytes in flight at most (pveproxy's localhost connection holds far more)
+# Unacknowledged bytes in flight at most. They sit in pveproxy's localhost connection to termproxy, which must never fill:
+# a full one makes pveproxy's writes partial and termproxy could then read a cut header. A fresh Linux loopback
+# connection takes about 4 MB before a writer blocks (measured: tcp_wmem 16384/4194304, 64 KiB segments), so 256 KiB
+# leaves a wide margin; throughput is WINDOW per round trip of an acknowledgement.
+WINDOW = 4 * CHUNK
 PRELUDE_LIMIT = 1024 * 1024
 DEFAULT_SPOOL = "/var/tmp"
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import typing as t
 
-from common import PEER_VENV, Row, ensure_peer_venv, measure, median
+from common import PEER_NAME, PEER_VENV, Row, ensure_peer_venv, measure, median, with_peer
 
 from collection_tree import ensure_collection_tree
 from pvesim.harness import SimProcess
@@ -75,7 +75,7 @@ def _one_length(task_seconds: float) -> list[Row]:
         if ensure_peer_venv() is not None:
             user, _sep, token = sim.token_id.partition("!")
             address, port = sim.url.split("//", 1)[1].rsplit(":", 1)
-            peer_env = _base_env(workdir)
+            peer_env = with_peer(_base_env(workdir))
             peer_env.update({"ANSIBLE_PYTHON_INTERPRETER": str(PEER_VENV / "bin" / "python"), "REQUESTS_CA_BUNDLE": sim.ca_path})
             peer_ansible = str(PEER_VENV / "bin" / "ansible")
 
@@ -88,7 +88,7 @@ def _one_length(task_seconds: float) -> list[Row]:
                 peer_result = _round_trips(sim, peer, peer_env, workdir, task_seconds)
             except RuntimeError as exc:
                 print(f"benchmarks: community.proxmox.proxmox failed: {exc}", file=sys.stderr)
-    peer_name = "community.proxmox 1.4.0 proxmox module"
+    peer_name = f"{PEER_NAME} proxmox module"
     name = NAME.format(f"{task_seconds:g}")
     return [
         Row(name, "one action, median wall time of `ansible`", median(ours_result["walls"]), peer_result and median(peer_result["walls"]),

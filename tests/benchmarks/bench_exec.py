@@ -18,7 +18,7 @@ import tempfile
 import time
 import typing as t
 
-from common import PEER_VENV, Row, ensure_peer_venv, measure, median
+from common import PEER_NAME, PEER_VENV, Row, ensure_peer_venv, measure, median, with_peer
 from sshd import NodeSshd
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
@@ -75,7 +75,7 @@ def _peer_playbook(sshd: NodeSshd, workdir: pathlib.Path) -> float | None:
         f"      ansible_host: 127.0.0.1\n      ansible_port: {sshd.port}\n      ansible_user: root\n"
         f"      ansible_paramiko_private_key_file: {sshd.key}\n      proxmox_vmid: {VMID}\n"
         "      ansible_python_interpreter: /usr/bin/python3\n")
-    run = measure([str(PEER_VENV / "bin" / "ansible-playbook"), "-i", str(inventory), str(book)], _ansible_env(workdir), cwd=workdir)
+    run = measure([str(PEER_VENV / "bin" / "ansible-playbook"), "-i", str(inventory), str(book)], with_peer(_ansible_env(workdir)), cwd=workdir)
     if run.rc != 0:
         print(f"benchmarks: the proxmox_pct_remote playbook failed: {run.stdout[-1500:]}", file=sys.stderr)
         return None
@@ -124,6 +124,6 @@ def run() -> list[Row]:
             peer_direct and OUTPUT / 1e6 / peer_direct["outputs"][index]["seconds"], peer_note, "MB/s", ">= 20 MB/s", lower_is_better=False)
         for index, label in enumerate(OUTPUTS)
     ] + [
-        Row(NAME, "ansible-playbook, 20 command tasks", ours_book, peer_book, "command module over proxmox_pct_remote" if peer_book
+        Row(NAME, "ansible-playbook, 20 command tasks", ours_book, peer_book, f"command module over {PEER_NAME} proxmox_pct_remote" if peer_book
             else peer_note, "s"),
     ]

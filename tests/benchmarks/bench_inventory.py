@@ -16,7 +16,7 @@ import sys
 import tempfile
 import typing as t
 
-from common import PEER_VENV, Row, ensure_peer_venv, measure
+from common import PEER_NAME, PEER_VENV, Row, ensure_peer_venv, measure, with_peer
 
 from collection_tree import ensure_collection_tree
 from pvesim.harness import SimProcess
@@ -78,7 +78,7 @@ def _peer(sim: SimProcess, workdir: pathlib.Path, want_facts: bool) -> dict[str,
     env.update({"ANSIBLE_HOME": str(workdir / "peer-home"), "ANSIBLE_INVENTORY_ENABLED": "community.proxmox.proxmox",
                 "REQUESTS_CA_BUNDLE": sim.ca_path})
     sim.mark()
-    run = measure([str(PEER_VENV / "bin" / "ansible-inventory"), "-i", str(inventory), "--list"], env, cwd=workdir)
+    run = measure([str(PEER_VENV / "bin" / "ansible-inventory"), "-i", str(inventory), "--list"], with_peer(env), cwd=workdir)
     if run.rc != 0 or "Failed to parse" in run.stderr:
         print(f"benchmarks: community.proxmox inventory failed: {run.stderr[-1500:]}", file=sys.stderr)
         return None
@@ -95,16 +95,16 @@ def run() -> list[Row]:
             plain = _peer(sim, workdir, want_facts=False)
             facts = _peer(sim, workdir, want_facts=True)
         best = facts  # the peer's only configuration that yields addresses
-        peer_name = "community.proxmox 1.4.0, want_facts + compose"
+        peer_name = f"{PEER_NAME}, want_facts + compose"
         rows += [
             Row(NAME, "cold: wall time", ours["cold"]["seconds"], best and best["seconds"], peer_name, "s", "<= 2.5 s, >= 3x"),
             Row(NAME, "cold: requests", ours["cold"]["requests"], best and best["requests"], peer_name, "requests"),
             Row(NAME, "cold: hosts with ansible_host", ours["cold"]["hosts"], best and best["hosts"], peer_name, "hosts",
                 lower_is_better=False),
             Row(NAME, "peer without facts: wall time", ours["cold"]["seconds"], plain and plain["seconds"],
-                "community.proxmox 1.4.0, defaults", "s"),
+                f"{PEER_NAME}, defaults", "s"),
             Row(NAME, "peer without facts: hosts with ansible_host", ours["cold"]["hosts"], plain and plain["hosts"],
-                "community.proxmox 1.4.0, defaults", "hosts", lower_is_better=False),
+                f"{PEER_NAME}, defaults", "hosts", lower_is_better=False),
             Row(NAME, "cache hit: wall time / requests", ours["cache hit"]["seconds"], None, "(peer has a cache too; not measured)", "s",
                 f"{ours['cache hit']['requests']} requests"),
             Row(NAME, "refresh, nothing changed: requests", ours["refresh"]["requests"], best and best["requests"], peer_name, "requests",
@@ -116,7 +116,7 @@ def run() -> list[Row]:
             ours_big = _ours(big, workdir / "big")
             peer_big = _peer(big, workdir, want_facts=False)
         rows.append(Row("inventory 3x1000", "peak memory of ansible-inventory (cold)", ours_big["cold"]["rss"],
-                        peer_big and peer_big["rss"], "community.proxmox 1.4.0, defaults", "MiB"))
+                        peer_big and peer_big["rss"], f"{PEER_NAME}, defaults", "MiB"))
         rows.append(Row("inventory 3x1000", "cold: wall time (no latency)", ours_big["cold"]["seconds"], peer_big and peer_big["seconds"],
-                        "community.proxmox 1.4.0, defaults (no addresses)", "s"))
+                        f"{PEER_NAME}, defaults (no addresses)", "s"))
     return rows

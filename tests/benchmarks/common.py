@@ -9,6 +9,7 @@ peer measured in the same run and the ratio peer / ours (above 1 means we are fa
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
 import statistics
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import typing as t
+import zipfile
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS_DIR), str(TESTS_DIR / "tools")]
@@ -26,9 +28,15 @@ from collection_tree import ensure_collection_tree  # noqa: E402  pylint: disabl
 
 sys.path.insert(0, str(ensure_collection_tree()))  # the collection's own client, for in-process measurements
 
-PEER_VENV = TESTS_DIR / "output" / "peer-venv"
-# The peer: Ansible's community package (community.proxmox 1.4.0 inside) and what its plugins need.
-PEER_REQUIREMENTS = ["ansible==12.3.0", "proxmoxer==2.3.0", "requests", "paramiko==4.0.0"]
+# The peer: community.proxmox 2.0.0, the current release. It ships in the ansible 14.5.0 wheel, which needs Python 3.12 to
+# install but not to run the collection (requires_ansible >= 2.17): the wheel is downloaded without installing it, the
+# collection unpacked next to a virtualenv with our ansible-core and the peer's own dependency proxmoxer.
+PEER_VERSION = "2.0.0"
+PEER_NAME = f"community.proxmox {PEER_VERSION}"
+PEER_WHEEL = "ansible==14.5.0"
+PEER_VENV = TESTS_DIR / "output" / f"peer-venv-{PEER_VERSION}"
+PEER_COLLECTIONS = PEER_VENV / "collections"
+PEER_REQUIREMENTS = ["ansible-core==2.19.14", "proxmoxer==2.3.0", "requests", "paramiko==4.0.0"]
 
 
 @dataclasses.dataclass
@@ -84,22 +92,46 @@ def median(values: t.Sequence[float]) -> float:
 
 
 def ensure_peer_venv() -> pathlib.Path | None:
-    """The virtualenv with the peer installed (created on first use); None when it cannot be made."""
+    """The virtualenv with the peer (created on first use); None when it cannot be made."""
     python = PEER_VENV / "bin" / "python"
     stamp = PEER_VENV / ".installed"
     if stamp.exists():
         return python
-    print(f"benchmarks: installing the peer ({', '.join(PEER_REQUIREMENTS)}) into {PEER_VENV} ...", file=sys.stderr, flush=True)
+    print(f"benchmarks: installing the peer ({PEER_NAME} from the {PEER_WHEEL} wheel, {', '.join(PEER_REQUIREMENTS)}) into {PEER_VENV} ...",
+          file=sys.stderr, flush=True)
+    downloads = PEER_VENV / "downloads"
     try:
         # stdout stays clean: run_all reads each benchmark's rows from it.
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True, stdout=sys.stderr)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PEER_REQUIREMENTS],
                        check=True, timeout=1800, stdout=sys.stderr)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        subprocess.run([str(python), "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps", "--python-version", "3.12",
+                        "--only-binary=:all:", PEER_WHEEL, "-d", str(downloads)], check=True, timeout=1800, stdout=sys.stderr)
+        _unpack_peer_collection(next(downloads.glob("ansible-*.whl")))
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, StopIteration, OSError, ValueError) as exc:
         print(f"benchmarks: the peer could not be installed ({exc}); its columns stay empty", file=sys.stderr)
         return None
     stamp.touch()
     return python
+
+
+def _unpack_peer_collection(wheel: pathlib.Path) -> None:
+    """ansible_collections/community/proxmox out of the wheel, checked to be the version we name."""
+    prefix = "ansible_collections/community/proxmox/"
+    with zipfile.ZipFile(wheel) as archive:
+        members = [name for name in archive.namelist() if name.startswith(prefix)]
+        archive.extractall(PEER_COLLECTIONS, members)
+    manifest = json.loads((PEER_COLLECTIONS / prefix / "MANIFEST.json").read_text())
+    version = manifest["collection_info"]["version"]
+    if version != PEER_VERSION:
+        raise ValueError(f"{wheel.name} has community.proxmox {version}, not {PEER_VERSION}")
+
+
+def with_peer(env: t.Mapping[str, str]) -> dict[str, str]:
+    """An environment in which Ansible finds the peer's collection (and only that copy of it)."""
+    result = dict(env)
+    result.update({"ANSIBLE_COLLECTIONS_PATH": str(PEER_COLLECTIONS), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "0"})
+    return result
 
 
 @dataclasses.dataclass

@@ -38,9 +38,12 @@ def free_port() -> int:
 
 
 class NodeSshd:
-    """sshd on 127.0.0.1 whose sessions run as the simulated node `node`; a context manager."""
+    """sshd on 127.0.0.1 whose sessions run as the simulated node `node`; a context manager.
 
-    def __init__(self, workdir: pathlib.Path, pct: pathlib.Path) -> None:
+    With ``pct=None`` it is a plain sshd for this machine (the SSH floor of the connection benchmark).
+    """
+
+    def __init__(self, workdir: pathlib.Path, pct: pathlib.Path | None) -> None:
         self.workdir = workdir
         self.pct = pct
         self.port = free_port()
@@ -52,6 +55,7 @@ class NodeSshd:
         if binary is None:
             raise RuntimeError("no sshd (install openssh-server)")
         work = self.workdir
+        work.mkdir(parents=True, exist_ok=True)
         for name, kind in (("host_key", "ed25519"), ("client_key", "ed25519")):
             subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(work / name)], check=True)
         (work / "authorized_keys").write_text((work / "client_key.pub").read_text())
@@ -64,10 +68,11 @@ case "$SSH_ORIGINAL_COMMAND" in
 esac
 """)
         wrapper.chmod(0o755)
+        force = f"ForceCommand {wrapper}\n" if self.pct is not None else ""
         (work / "sshd_config").write_text(
             f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {work / 'host_key'}\nPidFile {work / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {work / 'authorized_keys'}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-            f"UsePAM no\nStrictModes no\nForceCommand {wrapper}\nPrintMotd no\nLogLevel ERROR\n"
+            f"UsePAM no\nStrictModes no\n{force}PrintMotd no\nLogLevel ERROR\nMaxSessions 100\nMaxStartups 100\n"
         )
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
         self.process = subprocess.Popen([binary, "-D", "-e", "-f", str(work / "sshd_config")], stderr=subprocess.DEVNULL)
