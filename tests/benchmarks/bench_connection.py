@@ -138,8 +138,12 @@ def _task_median(entries: list[dict[str, t.Any]], name: str | None = None) -> fl
 
 
 def _terminals_per_node(sim: SimProcess) -> float:
-    per_node = collections.Counter(str(entry.get("path", "")).split("/")[2] for entry in sim.requests()
-                                   if entry.get("method") == "POST" and str(entry.get("path", "")).endswith("/termproxy"))
+    """The most terminals (``POST /nodes/<node>/termproxy``) one node was asked for since the last mark."""
+    per_node: collections.Counter[str] = collections.Counter()
+    for entry in sim.requests():
+        parts = str(entry.get("path", "")).split("/")
+        if entry.get("method") == "POST" and parts[-1:] == ["termproxy"] and "nodes" in parts:
+            per_node[parts[parts.index("nodes") + 1]] += 1
     return max(per_node.values()) if per_node else 0.0
 
 
