@@ -204,17 +204,75 @@ def _line(buffer: OutputBuffer, marker: bytes) -> list[bytes] | None:
     return found[0].split() if found else None
 
 
-def parse_capture(buffer: OutputBuffer, nonce: str, output_limit: int | None = None) -> ExecResult | None:
-    """The result once the end marker has arrived, else ``None``.
+@dataclasses.dataclass(frozen=True)
+class ResultHeader:
+    """The result line: exit code, the outputs' sizes, whether each travels gzipped, and how many bytes of each follow."""
+
+    rc: int
+    out_size: int
+    err_size: int
+    out_gzip: bool
+    err_gzip: bool
+    out_sent: int
+    err_sent: int
+    over: bool
+    extra: str
+    data_start: int  # index in the buffer where stdout's bytes begin
+
+
+def result_header(buffer: OutputBuffer, ident: str) -> ResultHeader | None:
+    """The result header once it arrived (it precedes the data; nothing after it is searched)."""
+    index = buffer.find(b"PVEOPS-RESULT-" + ident.encode())
+    if index < 0:
+        return None
+    found = buffer.line_after(index)
+    if found is None:
+        return None
+    fields = found[0].split()
+    try:
+        return ResultHeader(int(fields[1]), int(fields[2]), int(fields[3]), fields[4] == b"z", fields[5] == b"z", int(fields[6]),
+                            int(fields[7]), fields[8] == b"over", fields[9].decode("ascii", "replace") if len(fields) > 9 else "", found[1])
+    except (IndexError, ValueError):
+        raise PveError(f"unexpected result line from the node: {found[0][:200]!r}") from None
+
+
+def result_length(header: ResultHeader, ident: str) -> int:
+    """Where the result ends: header, stdout, the separator, stderr and the end marker."""
+    return header.data_start + header.out_sent + len(b"\nPVEOPS-SEP-%s\n" % ident.encode()) + header.err_sent + len(
+        b"\nPVEOPS-END-%s\n" % ident.encode())
+
+
+def parse_capture(buffer: OutputBuffer, ident: str, output_limit: int | None = None) -> ExecResult | None:
+    """The result once all of it has arrived, else ``None``.
 
     Raises PveError when the node-side script reported a failure, the output is damaged, or it is
     larger than ``output_limit`` (checked as soon as the result's header arrived, before the data).
+    ``ident`` is the run's nonce (or a request's, in the connection plugin's loop).
     """
-    n = nonce.encode()
-    header = _line(buffer, b"PVEOPS-RESULT-" + n)
+    n = ident.encode()
+    header = result_header(buffer, ident)
     if header is not None:
-        _check_sizes(header, output_limit)
-    elif len(buffer.data) > PRELUDE_LIMIT:
+        if output_limit is not None and (header.over or max(header.out_size, header.err_size) > output_limit):
+            stream = "stdout" if header.out_size >= header.err_size else "stderr"
+            raise PveError(f"the command's {stream} grew beyond output_limit ({output_limit} bytes): "
+                           f"{max(header.out_size, header.err_size)} bytes" + ("; the command was stopped" if header.over else ""))
+        if len(buffer.data) < result_length(header, ident):
+            return None
+        data = buffer.data
+        position = header.data_start
+        stdout = _unpack(bytes(data[position:position + header.out_sent]), header.out_size, header.out_gzip, "stdout")
+        position += header.out_sent
+        sep = b"\nPVEOPS-SEP-%s\n" % n
+        if bytes(data[position:position + len(sep)]) != sep:
+            raise PveError("the command's output from the node is damaged (the separator is not where the sizes put it)")
+        position += len(sep)
+        stderr = _unpack(bytes(data[position:position + header.err_sent]), header.err_size, header.err_gzip, "stderr")
+        position += header.err_sent
+        end = b"\nPVEOPS-END-%s\n" % n
+        if bytes(data[position:position + len(end)]) != end:
+            raise PveError("the command's output from the node is damaged (the end marker is not where the sizes put it)")
+        return ExecResult(rc=header.rc, stdout=stdout, stderr=stderr)
+    if len(buffer.data) > PRELUDE_LIMIT:
         raise PveError(f"the node printed more than {PRELUDE_LIMIT} bytes before the command's result")
     if buffer.find(b"PVEOPS-END-" + n) < 0:
         return None
@@ -224,8 +282,8 @@ def parse_capture(buffer: OutputBuffer, nonce: str, output_limit: int | None = N
         if failed is not None:
             index = buffer.find(marker + n)
             start = buffer.line_after(index)
-            sep = buffer.find(b"PVEOPS-SEP-" + n, index)
-            detail = _decode(bytes(buffer.data[start[1] if start else index:sep]), -1, False, "check output") if sep > 0 else b""
+            until = buffer.find(b"PVEOPS-SEP-" + n, index)
+            detail = _unbase64(bytes(buffer.data[start[1] if start else index:until])) if until > 0 else b""
             raise PveError(f"{kind} failed with exit code {failed[-1].decode(errors='replace')}: "
                            f"{detail.decode('utf-8', 'replace').strip()[:500]}")
     skip = _line(buffer, b"PVEOPS-SKIP-" + n)
@@ -238,51 +296,25 @@ def parse_capture(buffer: OutputBuffer, nonce: str, output_limit: int | None = N
         return ExecResult(rc=0, stdout=b"", stderr=b"", ran=False, chdir_error=reason)
     if buffer.find(b"PVEOPS-WOULDRUN-" + n) >= 0:
         return ExecResult(rc=0, stdout=b"", stderr=b"", ran=False)
-    result = buffer.find(b"PVEOPS-RESULT-" + n)
-    sep = buffer.find(b"PVEOPS-SEP-" + n, max(result, 0))
-    found = buffer.line_after(result) if result >= 0 else None
-    if header is None or found is None or sep < 0:
-        raise PveError("the command's output from the node is incomplete (markers missing)")
-    rc, out_size, err_size, out_gzip, err_gzip = _fields(header)
-    stdout = _decode(bytes(buffer.data[found[1]:sep]), out_size, out_gzip, "stdout")
-    err_start = buffer.line_after(sep)
-    end = buffer.find(b"PVEOPS-END-" + n, sep)
-    stderr = _decode(bytes(buffer.data[err_start[1] if err_start else sep:end]), err_size, err_gzip, "stderr")
-    return ExecResult(rc=rc, stdout=stdout, stderr=stderr)
+    raise PveError("the command's output from the node is incomplete (markers missing)")
 
 
-def _fields(header: list[bytes]) -> tuple[int, int, int, bool, bool]:
-    try:
-        return int(header[1]), int(header[2]), int(header[3]), header[4] == b"z", header[5] == b"z"
-    except (IndexError, ValueError):
-        raise PveError(f"unexpected result line from the node: {b' '.join(header)[:200]!r}") from None
-
-
-def _check_sizes(header: list[bytes], output_limit: int | None) -> None:
-    _rc, out_size, err_size, _oz, _ez = _fields(header)
-    over = len(header) > 6 and header[6] == b"over"
-    if output_limit is not None and (over or max(out_size, err_size) > output_limit):
-        stream = "stdout" if out_size >= err_size else "stderr"
-        raise PveError(f"the command's {stream} grew beyond output_limit ({output_limit} bytes): {max(out_size, err_size)} bytes"
-                       + ("; the command was stopped" if over else ""))
-
-
-def _decode(text: bytes, size: int, gzipped: bool, what: str) -> bytes:
-    try:
-        data = base64.b64decode(b"".join(text.split()), validate=True)
-        if gzipped:
+def _unpack(data: bytes, size: int, gzipped: bool, what: str) -> bytes:
+    if gzipped:
+        try:
             data = zlib.decompress(data, 16 + zlib.MAX_WBITS)
-    except (ValueError, zlib.error):
-        raise PveError(f"the command's {what} arrived damaged (invalid base64 or gzip data)") from None
-    if size >= 0 and len(data) != size:
+        except zlib.error:
+            raise PveError(f"the command's {what} arrived damaged (invalid gzip data)") from None
+    if len(data) != size:
         raise PveError(f"the command's {what} arrived incomplete ({len(data)} of {size} bytes)")
     return data
 
 
-def _expected_bytes(header: list[bytes]) -> int:
-    """An upper bound for the base64 text of both outputs (76-column lines), so a lying node cannot grow our memory."""
-    _rc, out_size, err_size, _oz, _ez = _fields(header)
-    return (out_size + err_size) * 102 // 100 * 4 // 3 * 77 // 76 + 4096  # gzip may grow random data a little
+def _unbase64(text: bytes) -> bytes:
+    try:
+        return base64.b64decode(b"".join(text.split()), validate=True)
+    except ValueError:
+        return b"(undecodable)"
 
 
 # ---------------------------------------------------------------------------- running
@@ -307,16 +339,10 @@ def run_capture(client: ApiClient, node: str, command: t.Sequence[str], stdin: b
                                 push, len(base64.b64encode(push_data)), output_limit)
         node_shell.run(script, ([push_data] if push is not None else []) + [stdin])
         started = time.monotonic()
-        bound = PRELUDE_LIMIT
         while True:
             result = parse_capture(node_shell.buffer, node_shell.nonce, output_limit)
             if result is not None:
                 break
-            header = _line(node_shell.buffer, b"PVEOPS-RESULT-" + node_shell.nonce.encode())
-            if header is not None:
-                bound = PRELUDE_LIMIT + _expected_bytes(header)
-            if len(node_shell.buffer.data) > bound:
-                raise PveError(f"node {node} sent more output than the command's result announced")
             try:
                 alive = node_shell.receive(deadline, "result of the command")
             except PveTimeout:

@@ -233,27 +233,35 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_length: int, time
         lines += [b'kill "$w" 2>/dev/null']
     if push is not None:
         lines += [b'pct exec "$pv" -- rm -f "$pf" </dev/null >/dev/null 2>&1; pf=']
-    lines += [
-        b'ov=-; [ -e "$d/over" ] && ov=over',
-        # Large outputs travel gzip-compressed when the node has gzip: the pty is the narrowest part of the path.
-        # Compressed only when a 64 KiB sample shrinks by a quarter: random data would only cost CPU.
+    lines += [b'ov=-; [ -e "$d/over" ] && ov=over']
+    if output_limit is not None:
+        lines += [b'[ "$ov" = over ] && { printf \'\\nPVEOPS-RESULT-%s %s %s %s p p 0 0 over\\n\' "$n" "$r" "$(wc -c < "$d/o")" "$(wc -c < "$d/e")"; '
+                  b'rm -rf "$d"; fin; }']
+    lines += report_result(b'"$n"', b'"$d/o"', b'"$d/e"')
+    lines += [b'rm -rf "$d"', b"fin", b""]
+    return b"\n".join(lines)
+
+
+def report_result(ident: bytes, out: bytes, err: bytes, extra: bytes = b"") -> list[bytes]:
+    """Shell lines that print a result: a header line, then stdout and stderr as they are, each of a length the header gives.
+
+    Header: ``PVEOPS-RESULT-<id> RC OUT_SIZE ERR_SIZE OUT_Z ERR_Z OUT_SENT ERR_SENT FLAG [EXTRA]``; ``z`` means gzip
+    (large outputs whose 64 KiB sample shrinks by a quarter: the pty is the narrowest part of the path). The raw
+    tty passes every byte unchanged (``stty raw`` clears OPOST) and termproxy and pveproxy forward them in binary
+    frames, so no encoding is needed: the lengths frame the data, and the client never searches inside it.
+    ``ident``, ``out`` and ``err`` are shell words (quoted), ``extra`` more header fields.
+    """
+    return [
         b"z() { if [ \"$(wc -c < \"$1\")\" -gt %d ] && command -v gzip >/dev/null 2>&1 &&"
         b" [ \"$(head -c 65536 \"$1\" | gzip -1 -c | wc -c)\" -lt 49152 ]; then echo z; else echo p; fi; }" % COMPRESS_ABOVE,
-        b'zo=$(z "$d/o"); ze=$(z "$d/e")',
-        b"out() { if [ \"$2\" = z ]; then gzip -1 -c < \"$1\" | base64; else base64 < \"$1\"; fi; }",
-        b"printf '\\nPVEOPS-RESULT-%s %%s %%s %%s %%s %%s %%s\\n' \"$r\" \"$(wc -c < \"$d/o\")\" \"$(wc -c < \"$d/e\")\" \"$zo\" \"$ze\" \"$ov\"" % n,
+        b"pack() { if [ \"$2\" = z ]; then gzip -1 -c < \"$1\" > \"$1.z\" && echo \"$1.z\"; else echo \"$1\"; fi; }",
+        b"zo=$(z %s); ze=$(z %s); fo=$(pack %s \"$zo\"); fe=$(pack %s \"$ze\")" % (out, err, out, err),
+        b"printf '\\nPVEOPS-RESULT-%%s %%s %%s %%s %%s %%s %%s %%s - %%s\\n' %s \"$r\" \"$(wc -c < %s)\" \"$(wc -c < %s)\" \"$zo\" \"$ze\""
+        b" \"$(wc -c < \"$fo\")\" \"$(wc -c < \"$fe\")\" \"%s\"" % (ident, out, err, extra),
+        b'cat "$fo"',
+        b"printf '\\nPVEOPS-SEP-%%s\\n' %s" % ident,
+        b'cat "$fe"',
     ]
-    if output_limit is not None:
-        lines += [b'[ "$ov" = over ] && { rm -rf "$d"; fin; }']
-    lines += [
-        b'out "$d/o" "$zo"',
-        b"printf '\\nPVEOPS-SEP-%s\\n'" % n,
-        b'out "$d/e" "$ze"',
-        b'rm -rf "$d"',
-        b"fin",
-        b"",
-    ]
-    return b"\n".join(lines)
 
 
 def stream_script(nonce: str, command: t.Sequence[str], duration: float) -> bytes:

@@ -33,8 +33,8 @@ import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveConnectionError, PveError, PveTimeout
-from ansible_collections.pveops.proxmox.plugins.module_utils._exec import ExecResult, parse_capture
-from ansible_collections.pveops.proxmox.plugins.module_utils._nodescript import KILL_GRACE, sh_join, sh_quote
+from ansible_collections.pveops.proxmox.plugins.module_utils._exec import ExecResult, parse_capture, result_header
+from ansible_collections.pveops.proxmox.plugins.module_utils._nodescript import KILL_GRACE, report_result, sh_join, sh_quote
 from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL, PRELUDE_LIMIT, NodeShell
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
@@ -80,15 +80,7 @@ def agent_script(nonce: str, idle: int) -> bytes:
         b'  ( umask 022; exec setsid $l /bin/sh "$d/r/s" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- ) < "$d/r/i" > "$d/r/o" 2> "$d/r/e" & c=$!',
         b'  wait $c; r=$?; c=',
         b'  s=-; [ "$8" = 1 ] && s=$(sha256sum < "$d/r/o" | cut -d " " -f 1)',
-        b"  z() { if [ \"$(wc -c < \"$1\")\" -gt %d ] && [ \"$(head -c 65536 \"$1\" | gzip -1 -c | wc -c)\" -lt 49152 ]; then"
-        b" echo z; else echo p; fi; }" % COMPRESS_MIN,
-        b'  zo=$(z "$d/r/o"); ze=$(z "$d/r/e")',
-        b"  out() { if [ \"$2\" = z ]; then gzip -1 -c < \"$1\" | base64; else base64 < \"$1\"; fi; }",
-        b"  printf '\\nPVEOPS-RESULT-%s %s %s %s %s %s - %s\\n' \"$q\" \"$r\" \"$(wc -c < \"$d/r/o\")\" \"$(wc -c < \"$d/r/e\")\""
-        b" \"$zo\" \"$ze\" \"$s\"",
-        b'  out "$d/r/o" "$zo"',
-        b"  printf '\\nPVEOPS-SEP-%s\\n' \"$q\"",
-        b'  out "$d/r/e" "$ze"',
+    ] + [b"  " + line for line in report_result(b'"$q"', b'"$d/r/o"', b'"$d/r/e"', b"$s")] + [
         b"  printf '\\nPVEOPS-END-%s\\n' \"$q\"",
         b'  rm -rf "$d/r"',
         b"done",
@@ -247,32 +239,20 @@ class AgentSession:
         shell.upload(spec)
         shell.upload(data)
         shell.wait_for(b"PVEOPS-STARTED-" + request.encode(), "the command's start")
-        bound = PRELUDE_LIMIT
         while True:
             if shell.buffer.find(b"PVEOPS-BADSUM-" + request.encode()) >= 0:
                 raise PveError(f"the input for the command on node {self.node} arrived damaged (SHA-256 mismatch)")
             result = parse_capture(shell.buffer, request, None)
             if result is not None:
                 break
-            header_index = shell.buffer.find(b"PVEOPS-RESULT-" + request.encode())
-            if header_index >= 0:
-                line = shell.buffer.line_after(header_index)
-                if line is not None:
-                    fields = line[0].split()
-                    bound = PRELUDE_LIMIT + (int(fields[2]) + int(fields[3])) * 102 // 100 * 4 // 3 * 77 // 76 + 4096
-            if len(shell.buffer.data) > bound:
-                raise PveError(f"node {self.node} sent more output than the command's result announced")
             try:
                 alive = shell.receive(deadline, "result of the command")
             except PveTimeout:
                 raise PveTimeout(f"no result from the command on node {self.node} within {deadline.seconds:g} s; exit status unknown") from None
             if not alive:
                 raise PveConnectionError(f"the terminal connection to node {self.node} was lost after {shell.age():.1f} s; exit status unknown")
-        sha = None
-        line = shell.buffer.line_after(shell.buffer.find(b"PVEOPS-RESULT-" + request.encode()))
-        if want_sha and line is not None:
-            fields = line[0].split()
-            sha = fields[-1].decode("ascii", "replace") if len(fields) > 7 else None
+        answer = result_header(shell.buffer, request)
+        sha = answer.extra if want_sha and answer is not None and answer.extra != "-" else None
         return result, sha
 
     def account(self, vmid: int, user: str) -> tuple[Account, str]:

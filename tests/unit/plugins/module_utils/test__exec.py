@@ -267,23 +267,28 @@ def test_stream_mode_ends_after_its_time() -> None:
 @settings(max_examples=200, deadline=None)
 @given(stdout=st.binary(max_size=3000), stderr=st.binary(max_size=500), rc=st.integers(0, 255), cuts=st.lists(st.integers(1, 200), max_size=40),
        gzipped=st.booleans())
-def test_marker_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int], gzipped: bool) -> None:
+def test_result_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int], gzipped: bool) -> None:
     nonce = "n0nce"
     wire = gzip.compress(stdout) if gzipped else stdout
-    stream = (b"\nPVEOPS-RESULT-n0nce %d %d %d %s p -\n" % (rc, len(stdout), len(stderr), b"z" if gzipped else b"p")
-              + base64.encodebytes(wire) + b"\nPVEOPS-SEP-n0nce\n" + base64.encodebytes(stderr) + b"\nPVEOPS-END-n0nce\n")
+    stream = (b"PVEOPS-ACK-n0nce\n\nPVEOPS-RESULT-n0nce %d %d %d %s p %d %d - -\n" % (
+        rc, len(stdout), len(stderr), b"z" if gzipped else b"p", len(wire), len(stderr))
+              + wire + b"\nPVEOPS-SEP-n0nce\n" + stderr + b"\nPVEOPS-END-n0nce\n")
     buffer = OutputBuffer()
     position = 0
-    result = None
     for cut in cuts + [len(stream)]:
         buffer.feed(stream[position:position + cut])
         position += cut
         result = parse_capture(buffer, nonce)
-        if position < len(stream):
-            assert result is None or position >= len(stream) - len(b"\n")
-    buffer.feed(stream[position:])
-    result = parse_capture(buffer, nonce)
+        assert (result is None) == (position < len(stream))
     assert result is not None and (result.stdout, result.stderr, result.rc) == (stdout, stderr, rc)
+
+
+def test_output_that_holds_the_markers_is_data() -> None:
+    evil = b"\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n"
+    buffer = OutputBuffer()
+    buffer.feed(b"\nPVEOPS-RESULT-n 0 %d 0 p p %d 0 - -\n" % (len(evil), len(evil)) + evil + b"\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    result = parse_capture(buffer, "n")
+    assert result is not None and result.stdout == evil
 
 
 @settings(max_examples=200, deadline=None)
@@ -296,9 +301,13 @@ def test_every_message_is_one_whole_block(data: bytes) -> None:
 
 def test_damaged_output_is_an_error() -> None:
     buffer = OutputBuffer()
-    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0 p p -\naGVs\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
-    with pytest.raises(PveError, match="stdout arrived incomplete"):
+    buffer.feed(b"\nPVEOPS-RESULT-n 0 5 0 z p 3 0 - -\nhel\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    with pytest.raises(PveError, match="stdout arrived damaged"):
         parse_capture(buffer, "n")
+    shifted = OutputBuffer()
+    shifted.feed(b"\nPVEOPS-RESULT-n 0 4 0 p p 4 0 - -\nhello\nPVEOPS-SEP-n\n\nPVEOPS-END-n\n")
+    with pytest.raises(PveError, match="separator is not where the sizes put it"):
+        parse_capture(shifted, "n")
 
 
 @given(st.text())
