@@ -36,6 +36,10 @@ class SimOptions:
     """None: a random seed (reported by GET /_sim/faults)."""
     slow_ms: float = 2000.0
     """How long a `slow` fault holds the answer back."""
+    pve_version: str | None = None
+    """The Proxmox VE release to play (versions.py); None: the scenario's `version`, else the newest."""
+    stats_refresh: float = 10.0
+    """Seconds between two pvestatd updates of the counters and status in /cluster/resources and /nodes; 0 = live."""
     vnc_ticket_lifetime: int = 40
     """Hidden switch for tests: VNC ticket validity (4.1)."""
     termproxy_timeout: float = 10.0
