@@ -60,12 +60,12 @@ options:
   force_stop:
     description:
       - With V(shutdown), stop the container hard when it does not shut down within O(shutdown_timeout) (the API's C(forceStop)).
-      - Has no effect on HA-managed containers: Proxmox VE hands their shutdown to the HA stack with the timeout only
+      - Has no effect on HA-managed containers. Proxmox VE hands their shutdown to the HA stack with the timeout only
         (C(ha-manager crm-command stop)), so the module warns. Use V(stop) for a hard stop of an HA container.
     type: bool
   timeout:
     description:
-      - Seconds the whole operation may take, task and status change included: every request of the run waits at most until then.
+      - Seconds the whole operation may take, task and status change included; every request of the run waits at most until then.
         On timeout the module fails with the task id and the last known status.
       - When the connection is lost after a task was started, the module fails with that task's RV(upid) and says that its outcome is unknown.
     type: int

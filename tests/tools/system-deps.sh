@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the simulator needs: bubblewrap isolates `pct exec` in each container's
-# own filesystem. Installed only when missing, and only where we are root with apt.
+# Debian packages the tests need: bubblewrap isolates the simulator's `pct exec` in each
+# container's own filesystem; shellcheck lets `ansible-test sanity` check the role's shell
+# scripts (without it the shellcheck test is skipped: "Required program shellcheck not found").
+# Installed only when missing, and only where we are root with apt.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
