@@ -422,8 +422,8 @@ class ApiClient:
             if path.endswith("/journal") and not response.content:
                 # mini-journalreader prints nothing when it refuses its arguments (an invalid cursor, options it
                 # cannot combine) and the node streams that as an empty gzip body (§3.10).
-                raise ApiError(status, method, path, "the node's journal reader returned nothing: it refused the request "
-                                                      "(an invalid cursor, or a range it cannot combine)") from None
+                refused = "the node's journal reader returned nothing: it refused the request (an invalid cursor, or a range it cannot combine)"
+                raise ApiError(status, method, path, refused) from None
             raise ApiError(status, method, path, "the answer is not JSON; is api_url the Proxmox VE API?") from None
         if not isinstance(body, dict) or "data" not in body:
             raise ApiError(status, method, path, "the answer has no 'data' member; is api_url the Proxmox VE API?")

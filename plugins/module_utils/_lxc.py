@@ -13,7 +13,8 @@ a stopped container's configuration only. ``_guest_ips`` looks many guests up at
 
 ``/interfaces`` has ``proxyto`` only since pve-container 5.2.0 (8b967af, PVE 8.3): before, the node that
 answers the API looks for the container among its own and answers ``null`` for a running container on
-another node. That is reported (its DHCP addresses cannot be known that way) and the configuration used.
+another node. That is reported (its DHCP addresses cannot be known that way) and the configuration used;
+a ``null`` for a container that ``status/current`` shows stopped is just a stale ``/cluster/resources``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def container_addresses(client: ApiClient, node: str, vmid: int, running: bool) 
             if exc.status != 501:
                 raise
             interfaces = []
-        if interfaces is None:
+        # null: it stopped meanwhile (/cluster/resources lags up to 10 s), or the API node cannot see it (no proxyto).
+        if interfaces is None and current_status(client, node, vmid).get("status") == "running":
             warning = (f"container {vmid} on {node} runs but GET .../interfaces answered null: before Proxmox VE 8.3 (pve-container 5.2.0) "
                        "the node that answers the API cannot see containers on other nodes, so only its configured static addresses "
                        "are known (connect api_url to that node for its DHCP addresses)")

@@ -213,7 +213,7 @@ class ActionRunner:
                 return
             relocate = ha.relocate_to if start else None
         if relocate:
-            self._lrm_task("vzstart", lambda ctx: self._failed_start(ctx), "started")
+            self._lrm_task("vzstart", self._failed_start, "started")
             return
         if start:
             self._lrm_task("vzstart", self._start, "started")

@@ -140,5 +140,5 @@ def find_profile(name: str) -> PveVersion:
     for profile in PROFILES.values():
         if profile.manager == name:
             return profile
-    raise ValueError(f"unknown Proxmox VE version '{name}'; known: {', '.join(PROFILES)} (or their full versions "
-                   f"{', '.join(p.manager for p in PROFILES.values())})")
+    full = ", ".join(p.manager for p in PROFILES.values())
+    raise ValueError(f"unknown Proxmox VE version '{name}'; known: {', '.join(PROFILES)} (or their full versions {full})")

@@ -107,13 +107,13 @@ def test_journalctl_cursor_options() -> None:
     records = [journal.record(e) for e in journal.entries()]
     lines, selection = journalctl.show(records, journalctl.parse_args(["--after-cursor", one, "--show-cursor", "-n", "1"]), "pveT")
     assert [line.rsplit(": ", 1)[-1] for line in lines[:-1]] == ["two"] and lines[-1] == f"-- cursor: {two}"  # first N after it
-    lines, _ = journalctl.show(records, journalctl.parse_args(["--after-cursor", three, "--show-cursor"]), "pveT")
+    lines, _selection = journalctl.show(records, journalctl.parse_args(["--after-cursor", three, "--show-cursor"]), "pveT")
     assert lines == ["-- No entries --", f"-- cursor: {three}"]
-    lines, _ = journalctl.show(records, journalctl.parse_args(["--cursor", two, "-n", "1"]), "pveT")
+    lines, _selection = journalctl.show(records, journalctl.parse_args(["--cursor", two, "-n", "1"]), "pveT")
     assert [line.rsplit(": ", 1)[-1] for line in lines] == ["two"]
     # journalctl (systemd 257) skips the entry it lands on only when it is the cursor's own.
     foreign = f"t={int((NOW + 7.0) * 1e6):x}"
-    lines, _ = journalctl.show(records, journalctl.parse_args(["--after-cursor", foreign]), "pveT")
+    lines, _selection = journalctl.show(records, journalctl.parse_args(["--after-cursor", foreign]), "pveT")
     assert [line.rsplit(": ", 1)[-1] for line in lines] == ["two", "three"]
     with pytest.raises(journalctl.UsageError, match="Failed to seek to cursor: Invalid argument"):
         journalctl.select(records, journalctl.parse_args(["--after-cursor", "garbage"]))

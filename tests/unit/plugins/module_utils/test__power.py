@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.pveops.proxmox.plugins.module_utils import _power, _tasks
+from ansible_collections.pveops.proxmox.plugins.module_utils import _tasks
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiNotFound
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveConnectionError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._power import ha_managed, run_action, wait_status
