@@ -127,6 +127,7 @@ LIVE_GETS = [
     ("/cluster/resources", "/cluster/resources", {}),
     ("/nodes", "/nodes", {}),
     ("/nodes/{node}/status", "/nodes/pve1/status", {}),
+    ("/nodes/{node}/time", "/nodes/pve2/time", {}),
     ("/nodes/{node}/lxc", "/nodes/pve1/lxc", {}),
     ("/nodes/{node}/lxc/{vmid}/status/current", "/nodes/pve1/lxc/100/status/current", {}),
     ("/nodes/{node}/lxc/{vmid}/status/current", "/nodes/pve3/lxc/110/status/current", {}),
