@@ -184,7 +184,7 @@ def test_persist_shutdown_timeout(ansible: Ansible) -> None:
 # ------------------------------------------------------------------------------------------ HA (pve-protocol.md 3.6, S11)
 
 def test_ha_force_stop_is_ignored_with_a_warning_and_error_ends_the_wait(ansible: Ansible) -> None:
-    ansible.sim.control("POST", "guests/109", {"ha": True, "ignores_shutdown": True})
+    ansible.sim.control("POST", "guests/109", {"status": "running", "ha": True, "ignores_shutdown": True})
     try:
         started = time.monotonic()
         run = ansible.module("pve_lxc_action", "vmid=109 action=shutdown shutdown_timeout=1 force_stop=true timeout=60")
