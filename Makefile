@@ -1,6 +1,6 @@
 # The two commands a fresh machine needs: `make demo` and `make test` (see README.md).
 # Every target sets up what it needs first: the virtualenv (.venv, from requirements-dev.txt)
-# and the few Debian packages the simulator uses (bubblewrap).
+# and the few Debian packages the tests use (bubblewrap, shellcheck).
 
 PYTHON ?= python3
 VENV := .venv

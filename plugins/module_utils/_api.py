@@ -55,8 +55,9 @@ BACKOFF_BASE = 0.2
 BACKOFF_MAX = 2.0
 CONNECT_TIMEOUT_MAX = 10.0
 # Statuses that mean "the request did not get an answer from its handler": proxy and
-# pvedaemon hiccups, and pveproxy's pseudo statuses for unreachable nodes (§2.1).
-RETRY_STATUSES = frozenset({502, 503, 504, 595, 596, 599})
+# pvedaemon hiccups, and pveproxy's AnyEvent::HTTP pseudo statuses 595-599 (§2.1; 597: the body
+# could not be read, e.g. the proxied connection broke mid-answer).
+RETRY_STATUSES = frozenset({502, 503, 504, 595, 596, 597, 599})
 # A 500 is normally a handler's definitive answer ("Configuration file … does not exist");
 # these messages are the transient ones: a lock or a worker that timed out.
 _TRANSIENT_500 = ("got timeout", "timed out", "temporarily unavailable", "try again later")
@@ -179,6 +180,7 @@ class ApiClient:
         self._ticket: str | None = None
         self._csrf: str | None = None
         self._ticket_obtained = 0.0
+        self._deadline: float | None = None
         self._session = self._new_session(pool_size)
         self._derived: dict[str, ApiClient] = {}
 
@@ -260,6 +262,17 @@ class ApiClient:
             return {"Authorization": f"PVEAPIToken={self.config.token_id}={self.config.token_secret}"}
         self._ensure_ticket()
         return {"Cookie": f"PVEAuthCookie={quote(t.cast(str, self._ticket), safe='')}"}
+
+    def set_deadline(self, end: float | None) -> None:
+        """Bound every later request by ``end`` (``time.monotonic()`` value; None: only ``api_timeout``).
+
+        A module's documented ``timeout`` for its whole operation sets it: each request then waits at most
+        until ``end``, and no retry starts after it (PveTimeout).
+        """
+        self._deadline = end
+
+    def _remaining(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
 
     # ----------------------------------------------------------------- authentication
 
@@ -371,6 +384,9 @@ class ApiClient:
         relogged = False
         while True:
             attempt += 1
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                raise PveTimeout(f"{method} {path} was not sent: the operation's time limit (timeout) ran out")
             headers, cookies = self._auth_for(method)
             sent_ticket = cookies.get("PVEAuthCookie")
             try:
@@ -407,16 +423,21 @@ class ApiClient:
         message, _errors = error_text(response)
         return _is_transient(status, message, _has_message(response))
 
-    @staticmethod
-    def _backoff(attempt: int) -> None:
+    def _backoff(self, attempt: int) -> None:
         delay = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** (attempt - 1)))
-        time.sleep(delay * (0.5 + random.random() / 2))  # jitter: parallel workers must not retry in lockstep
+        delay *= 0.5 + random.random() / 2  # jitter: parallel workers must not retry in lockstep
+        remaining = self._remaining()
+        time.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
 
     def _send(self, method: str, path: str, params: Params, data: Params, headers: dict[str, str] | None = None,
               cookies: dict[str, str] | None = None, auth: bool = True, timeout: float | None = None) -> t.Any:
         config = self.config
         url = config.api_root + path
         read_timeout = timeout or config.timeout
+        limit = "api_timeout"
+        remaining = self._remaining()
+        if remaining is not None and remaining < read_timeout:
+            read_timeout, limit = max(0.1, remaining), "the operation's timeout"
         connect_timeout = min(CONNECT_TIMEOUT_MAX, read_timeout)
         started = time.monotonic()
         with self._count_lock:
@@ -445,7 +466,7 @@ class ApiClient:
                 error = PveConnectionError(f"{method} {path}: {config.base_url} accepted the connection, but the TLS handshake did not "
                                            f"complete within {connect_timeout:g} s; is api_url the Proxmox VE API and pveproxy responsive?")
             else:
-                error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s (api_timeout)")
+                error = PveTimeout(f"{method} {path} got no answer from {config.base_url} within {read_timeout:g} s ({limit})")
         except requests.exceptions.ConnectionError as exc:
             not_sent = _never_sent(exc)
             what = "could not connect to" if not_sent else "lost the connection to"
@@ -475,6 +496,11 @@ class ApiClient:
         try:
             body = response.json()
         except ValueError:
+            if path.endswith("/journal") and not response.content:
+                # mini-journalreader prints nothing when it refuses its arguments (an invalid cursor, options it
+                # cannot combine) and the node streams that as an empty gzip body (§3.10).
+                refused = "the node's journal reader returned nothing: it refused the request (an invalid cursor, or a range it cannot combine)"
+                raise ApiError(status, method, path, refused) from None
             raise ApiError(status, method, path, "the answer is not JSON; is api_url the Proxmox VE API?") from None
         if not isinstance(body, dict) or "data" not in body:
             raise ApiError(status, method, path, "the answer has no 'data' member; is api_url the Proxmox VE API?")
@@ -489,7 +515,7 @@ class ApiClient:
             return AuthError(status, method, path, message)
         if status == 403:
             return PermissionDenied(status, method, path, message)
-        if status in (595, 596):
+        if status in (595, 596, 597):
             return NodeUnreachable(status, method, path, message)
         lowered = (message + " " + " ".join(errors.values())).lower()
         if status in (400, 500) and any(marker in lowered for marker in _NOT_FOUND_MARKERS):

@@ -69,6 +69,8 @@ class Guest:
     cluster: str
     resource: dict[str, t.Any] = dataclasses.field(repr=False)
     ips: list[str] = dataclasses.field(default_factory=list)
+    ip_warnings: list[str] = dataclasses.field(default_factory=list, repr=False)
+    """Why ``ips`` may be incomplete (set by the address discovery, reported by its callers)."""
 
     @classmethod
     def from_resource(cls, entry: t.Mapping[str, t.Any], cluster: str) -> Guest:

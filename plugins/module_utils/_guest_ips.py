@@ -22,7 +22,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClie
 from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Guest
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import addresses_from_interfaces
-from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import container_ips
+from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import container_addresses
 
 DEFAULT_CONCURRENCY = 4
 
@@ -59,24 +59,26 @@ def interleave_by_node(guests: t.Sequence[Guest]) -> list[Guest]:
 def discover_ips(client: ApiClient, guests: t.Sequence[Guest], concurrency: int = DEFAULT_CONCURRENCY) -> dict[int, PveError]:
     """Fill ``guest.ips`` of every guest a lookup can find something for, ``concurrency`` requests at a time.
 
-    Returns the errors per vmid: one guest that cannot be read must not hide all the others.
+    Returns the errors per vmid: one guest that cannot be read must not hide all the others. Addresses that
+    may be incomplete come with a reason in ``guest.ip_warnings``.
     """
     targets = [guest for guest in guests if can_look_up(guest)]
     errors: dict[int, PveError] = {}
     if not targets:
         return errors
 
-    def lookup(guest: Guest) -> list[str]:
+    def lookup(guest: Guest) -> tuple[list[str], str | None]:
         if guest.type == "qemu":
-            return vm_ips(client, guest.node, guest.vmid)
-        return container_ips(client, guest.node, guest.vmid, guest.status == "running")
+            return vm_ips(client, guest.node, guest.vmid), None
+        return container_addresses(client, guest.node, guest.vmid, guest.status == "running")
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(targets)))) as pool:
         futures = {pool.submit(lookup, guest): guest for guest in interleave_by_node(targets)}
         for future in concurrent.futures.as_completed(futures):
             guest = futures[future]
             try:
-                guest.ips = future.result()
+                guest.ips, warning = future.result()
+                guest.ip_warnings = [warning] if warning else []
             except PveError as exc:
                 errors[guest.vmid] = exc
     return errors

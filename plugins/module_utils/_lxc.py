@@ -10,6 +10,11 @@
 IP discovery follows design §5: a running container's ``/interfaces`` first, its ``netN``
 configuration when that yields nothing or the endpoint is missing (PVE < 8.1 answers 501);
 a stopped container's configuration only. ``_guest_ips`` looks many guests up at once.
+
+``/interfaces`` has ``proxyto`` only since pve-container 5.2.0 (8b967af, PVE 8.3): before, the node that
+answers the API looks for the container among its own and answers ``null`` for a running container on
+another node. That is reported (its DHCP addresses cannot be known that way) and the configuration used;
+a ``null`` for a container that ``status/current`` shows stopped is just a stale ``/cluster/resources``.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ def read_interfaces(client: ApiClient, node: str, vmid: int) -> list[dict[str, t
 
 def container_ips(client: ApiClient, node: str, vmid: int, running: bool) -> list[str]:
     """Reachable addresses of one container (design §5)."""
+    return container_addresses(client, node, vmid, running)[0]
+
+
+def container_addresses(client: ApiClient, node: str, vmid: int, running: bool) -> tuple[list[str], str | None]:
+    """Reachable addresses of one container and, when they may be incomplete, why (a warning for the user)."""
+    warning = None
     if running:
         try:
             interfaces = read_interfaces(client, node, vmid)
@@ -52,9 +63,14 @@ def container_ips(client: ApiClient, node: str, vmid: int, running: bool) -> lis
             # 501: the endpoint does not exist before PVE 8.1; fall back to the config.
             if exc.status != 501:
                 raise
-            interfaces = None
+            interfaces = []
+        # null: it stopped meanwhile (/cluster/resources lags up to 10 s), or the API node cannot see it (no proxyto).
+        if interfaces is None and current_status(client, node, vmid).get("status") == "running":
+            warning = (f"container {vmid} on {node} runs but GET .../interfaces answered null: before Proxmox VE 8.3 (pve-container 5.2.0) "
+                       "the node that answers the API cannot see containers on other nodes, so only its configured static addresses "
+                       "are known (connect api_url to that node for its DHCP addresses)")
         found = addresses_from_interfaces(interfaces or [])
         if found:
-            return found
+            return found, None
     # Active values only: a pending address change is not the address the container has.
-    return addresses_from_config(read_config(client, node, vmid, current=True))
+    return addresses_from_config(read_config(client, node, vmid, current=True)), warning

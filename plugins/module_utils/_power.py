@@ -13,6 +13,12 @@ items 14–20 list: container status is only ``running``/``stopped`` (suspend en
 are idempotent and a synchronous "already running"/"not running" answer to a race is
 success, the shutdown timeout goes into the shutdown request, and ``startup`` keeps its
 ``order``/``up`` when ``down`` is set.
+
+HA-managed containers (``status/current`` ``ha.managed``) only get a request; the LRM acts later
+(pve-container Status.pm, pve-ha-manager PVECT.pm): ``crm-command stop`` passes the timeout and never
+``forceStop``, a container that does not stop puts the service into HA state ``error`` (which ends the
+wait at once), and HA may move the container to another node, where the wait follows it through
+``/cluster/resources``.
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ import re
 import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
-from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ApiError, ConfigError, PveConnectionError, PveTimeout
+from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
+    ApiError,
+    ConfigError,
+    NotFound,
+    PveConnectionError,
+    PveError,
+    PveTimeout,
+    TaskFailed,
+)
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status, lxc_path
-from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline, TaskResult, parse_upid, poll_intervals, wait_task
+from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline, TaskResult, Upid, parse_upid, poll_intervals, wait_task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +75,7 @@ class Outcome:
     exitstatus: str | None = None
     elapsed: float = 0.0
     warnings: int = 0
+    node: str | None = None  # where the container is at the end (HA may have moved it)
 
 
 def plan(action: str, status: str) -> str | None:
@@ -73,16 +88,48 @@ def plan(action: str, status: str) -> str | None:
     return spec.endpoint
 
 
-def wait_status(client: ApiClient, node: str, vmid: int, expected: str, deadline: Deadline) -> str:
-    """Poll ``status/current`` until it reports ``expected`` (HA guests change state after their task)."""
+def ha_managed(status: t.Mapping[str, t.Any]) -> bool:
+    """Whether ``status/current`` says the container is an HA resource (``ha.managed``)."""
+    ha = status.get("ha")
+    return isinstance(ha, dict) and str(ha.get("managed") or "0") not in ("0", "")
+
+
+def locate(client: ApiClient, vmid: int) -> str | None:
+    """The node ``/cluster/resources`` places the guest on now (HA relocates containers)."""
+    for entry in client.get("/cluster/resources", {"type": "vm"}) or []:
+        if isinstance(entry, dict) and str(entry.get("vmid")) == str(vmid):
+            return str(entry.get("node")) if entry.get("node") else None
+    return None
+
+
+def wait_status(client: ApiClient, node: str, vmid: int, expected: str, deadline: Deadline, ha: bool = False) -> tuple[str, str]:
+    """Poll ``status/current`` until it reports ``expected``; return it and the node (HA guests change state after
+    their task, may move to another node and may end in HA state ``error``)."""
     status = "unknown"
     for delay in poll_intervals():
-        status = str(current_status(client, node, vmid).get("status"))
+        try:
+            current = current_status(client, node, vmid)
+        except PveTimeout:
+            # The operation's time limit cut the request short (ApiClient.set_deadline).
+            raise PveTimeout(f"container {vmid} is still {status}, not {expected}, after {deadline.seconds:g} s (timeout)",
+                             last_status=status, node=node) from None
+        except NotFound:
+            moved = locate(client, vmid) if ha else None
+            if moved is None or moved == node:
+                raise
+            node = moved  # HA relocated it: its config is on that node now
+            continue
+        status = str(current.get("status"))
+        state = (current.get("ha") or {}).get("state") if ha else None
+        if state == "error":
+            raise PveError(f"container {vmid} on {node} entered HA state error while it is {status} (the HA stack could not "
+                           f"make it {expected}; see the node's task log and `ha-manager status`)", last_status=status, node=node,
+                           ha_state="error")
         if status == expected:
-            return status
+            return status, node
         if deadline.expired():
             raise PveTimeout(f"container {vmid} is still {status}, not {expected}, after {deadline.seconds:g} s (timeout)",
-                             last_status=status)
+                             last_status=status, node=node)
         deadline.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -117,6 +164,10 @@ def start_action(client: ApiClient, node: str, vmid: int, endpoint: str, params:
     path = lxc_path(node, vmid, "status", endpoint)
     try:
         return str(client.post(path, params))
+    except PveTimeout as exc:
+        # Cut short by the operation's time limit after it was sent: it may have started a task.
+        raise PveTimeout(f"{exc}; the {endpoint} request may have been carried out, its outcome is unknown",
+                         changed=True, outcome="unknown") from None
     except PveConnectionError as exc:
         if exc.details.get("not_sent"):
             raise
@@ -127,12 +178,12 @@ def start_action(client: ApiClient, node: str, vmid: int, endpoint: str, params:
 
 
 def run_action(client: ApiClient, node: str, vmid: int, action: str, status_before: str, deadline: Deadline,
-               shutdown_timeout: int | None = None, force_stop: bool | None = None) -> Outcome:
+               shutdown_timeout: int | None = None, force_stop: bool | None = None, ha: bool = False) -> Outcome:
     """Carry out ``action`` and wait until the container has the status it leads to."""
     spec = ACTIONS[action]
     endpoint = plan(action, status_before)
     if endpoint is None:
-        return Outcome(changed=False, status_before=status_before, status=status_before)
+        return Outcome(changed=False, status_before=status_before, status=status_before, node=node)
     types = ACTIONS[endpoint].task_types
     try:
         upid_text = start_action(client, node, vmid, endpoint, _request_params(endpoint, shutdown_timeout, force_stop), types)
@@ -141,10 +192,27 @@ def run_action(client: ApiClient, node: str, vmid: int, action: str, status_befo
             raise
         if action == "reboot":
             # "VM 101 not running": it stopped since we looked; a reboot of a stopped container starts it.
-            return run_action(client, node, vmid, "start", "stopped", deadline)
-        status = wait_status(client, node, vmid, spec.target, deadline)
-        return Outcome(changed=False, status_before=status_before, status=status, elapsed=deadline.elapsed())
+            return run_action(client, node, vmid, "start", "stopped", deadline, ha=ha)
+        status, node = wait_status(client, node, vmid, spec.target, deadline, ha)
+        return Outcome(changed=False, status_before=status_before, status=status, elapsed=deadline.elapsed(), node=node)
     upid = parse_upid(upid_text)
+    try:
+        return _follow_task(client, node, vmid, action, status_before, upid, deadline, ha)
+    except PveConnectionError as exc:
+        # The task exists; only its end was not seen (issue 12 item 8): keep the UPID and say what is not known.
+        raise PveError(f"the {upid.type} task {upid.text} of container {vmid} was started, but the connection was lost while waiting "
+                       f"for it, so whether it succeeded is unknown; check the task on node {upid.node} ({exc})",
+                       upid=upid.text, changed=True, outcome="unknown") from None
+    except PveError as exc:
+        # A started task: the UPID belongs in the result, and unless the task itself failed something may have changed.
+        exc.details.setdefault("upid", upid.text)
+        if not isinstance(exc, TaskFailed):
+            exc.details.setdefault("changed", True)
+        raise
+
+
+def _follow_task(client: ApiClient, node: str, vmid: int, action: str, status_before: str, upid: Upid, deadline: Deadline,
+                 ha: bool) -> Outcome:
     result: TaskResult | None
     if action == "resume":
         # The resume task runs as long as the restored container does: wait for "running".
@@ -154,7 +222,7 @@ def run_action(client: ApiClient, node: str, vmid: int, action: str, status_befo
         result = wait_task(client, upid, deadline, on_poll=container_running)
     else:
         result = wait_task(client, upid, deadline)
-    status = wait_status(client, node, vmid, spec.target, deadline)
+    status, node = wait_status(client, node, vmid, ACTIONS[action].target, deadline, ha)
     return Outcome(
         changed=True,
         status_before=status_before,
@@ -163,6 +231,7 @@ def run_action(client: ApiClient, node: str, vmid: int, action: str, status_befo
         exitstatus=result.exitstatus if result else None,
         elapsed=deadline.elapsed(),
         warnings=result.warnings if result else 0,
+        node=node,
     )
 
 

@@ -10,8 +10,8 @@
 Formatting follows GoDoxy's ``LXCStats``/``NodeStats``: IEC units with one decimal and a
 trailing ``.0`` trimmed (plain ``B`` below 1024), CPU with one decimal, memory percent with
 two (``0.00%`` when the limit is 0), uptime as ``XdYhZm`` (``Ns`` under a minute). Container
-numbers come from ``/cluster/resources`` (pve-protocol.md §3.3), node numbers from
-``/nodes/{node}/status`` (§3.4).
+numbers come from ``/cluster/resources`` (pve-protocol.md §3.3; refreshed every 10 s) or a container's
+``status/current`` (live), node numbers from ``/nodes/{node}/status`` (§3.4).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 import typing as t
 
 IEC_PREFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+# pvestatd broadcasts the numbers /cluster/resources shows every `$updatetime = 10` s (pve-manager pvestatd.pm:885).
+RESOURCES_REFRESH = 10.0
 COUNTERS = ("net_in", "net_out", "block_read", "block_write")
 
 

@@ -133,7 +133,11 @@ def wait_task(client: ApiClient, upid: Upid, deadline: Deadline,
     deadline with the UPID.
     """
     for delay in poll_intervals():
-        status = task_status(client, upid)
+        try:
+            status = task_status(client, upid)
+        except PveTimeout:
+            # The operation's time limit cut the request short (ApiClient.set_deadline): the task is still running as far as known.
+            raise PveTimeout(f"task {upid.text} still running after {deadline.seconds:g} s (timeout)", upid=upid.text) from None
         if status.get("status") == "stopped":
             exitstatus = str(status.get("exitstatus") or "unexpected status")
             if not is_success(exitstatus):

@@ -15,7 +15,9 @@ description:
   - Idempotent. V(start) of a running container and V(shutdown) or V(stop) of a stopped one change nothing and send no request that changes state.
     When somebody else gets there first, the server's C(CT ... already running) or C(not running) answer counts as success.
   - A task that ends with anything but C(OK) or C(WARNINGS) fails the module at once, with the task's error line and the last lines of its log.
-  - HA-managed containers change state after their task ends; the module waits for the status, bounded by O(timeout).
+  - HA-managed containers (C(ha.managed) in their status) change state after their task ends, when the HA stack acts; the module waits
+    for the status, bounded by O(timeout), follows the container when HA moves it to another node (RV(node) is where it ends), and
+    fails at once when the HA resource enters the C(error) state (for example a container that does not shut down in time).
   - Can also persist the container's shutdown timeout (C(down=) of its C(startup) property) while keeping C(order=) and C(up=).
 author:
   - pveops contributors (@pveops)
@@ -60,10 +62,14 @@ options:
     description:
       - With V(shutdown), stop the container hard when it does not shut down within O(shutdown_timeout) (the API's C(forceStop)).
       - Only for V(shutdown); with another O(action) it is an error (it would be ignored).
+      - Has no effect on HA-managed containers. Proxmox VE hands their shutdown to the HA stack with the timeout only
+        (C(ha-manager crm-command stop)), so the module warns. Use V(stop) for a hard stop of an HA container.
     type: bool
   timeout:
     description:
-      - Seconds the whole operation may take, task and status change included. On timeout the module fails with the task id and the last known status.
+      - Seconds the whole operation may take, task and status change included; every request of the run waits at most until then.
+        On timeout the module fails with the task id and the last known status.
+      - When the connection is lost after a task was started, the module fails with that task's RV(upid) and says that its outcome is unknown.
     type: int
     default: 120
   startup_down:
@@ -115,7 +121,7 @@ vmid:
   type: int
   sample: 101
 node:
-  description: Node of the container.
+  description: Node of the container; at the end of the action (HA may have moved it).
   returned: success
   type: str
   sample: pve1
@@ -140,7 +146,9 @@ status:
   type: str
   sample: running
 upid:
-  description: Id of the task that carried out the action; V(null) when nothing had to be done.
+  description:
+    - Id of the task that carried out the action; V(null) when nothing had to be done.
+    - Also on failure once a task was started (the task may still have done its work).
   returned: always
   type: str
   sample: "UPID:pve1:0003A2F1:0C4B1D2E:6716A1B2:vzstart:101:root@pam:"
@@ -174,7 +182,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import Conf
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status, lxc_path, read_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
-from ansible_collections.pveops.proxmox.plugins.module_utils._power import ACTIONS, plan, run_action, startup_with_down
+from ansible_collections.pveops.proxmox.plugins.module_utils._power import ACTIONS, ha_managed, plan, run_action, startup_with_down
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
 
@@ -219,11 +227,14 @@ def main() -> None:
     deadline = Deadline(params["timeout"])
 
     with module.pve_errors(**result):
-        guest = module.cluster().find_container(params["vmid"], params["name"], params["node"])
         client = module.client
+        client.set_deadline(deadline.end)  # `timeout` bounds the whole operation, every request included
+        guest = module.cluster().find_container(params["vmid"], params["name"], params["node"])
         node, vmid = guest.node, guest.vmid
         result.update(vmid=vmid, node=node, name=guest.name)
-        status_before = str(current_status(client, node, vmid).get("status"))
+        status_now = current_status(client, node, vmid)
+        status_before = str(status_now.get("status"))
+        managed = ha_managed(status_now)
         result.update(status_before=status_before, status=status_before)
         before: dict[str, t.Any] = {"status": status_before}
         after: dict[str, t.Any] = {"status": status_before}
@@ -248,9 +259,13 @@ def main() -> None:
                 result["changed"] = True
                 after["status"] = result["status"] = ACTIONS[action].target
         else:
+            if managed and params["force_stop"] and plan(action, status_before) == "shutdown":
+                module.warn(f"{guest.describe()} is HA-managed: Proxmox VE passes only the timeout to the HA stack "
+                            "(ha-manager crm-command stop), so force_stop has no effect; if it does not shut down in time its HA state "
+                            "becomes error. Use action: stop for a hard stop")
             try:
                 outcome = run_action(client, node, vmid, action, status_before, deadline,
-                                     shutdown_timeout=params["shutdown_timeout"], force_stop=params["force_stop"])
+                                     shutdown_timeout=params["shutdown_timeout"], force_stop=params["force_stop"], ha=managed)
             except PveError as exc:
                 result["elapsed"] = round(deadline.elapsed(), 3)
                 if "last_status" in exc.details:
@@ -258,7 +273,7 @@ def main() -> None:
                 with module.pve_errors(**result):
                     raise
             result["changed"] = result["changed"] or outcome.changed
-            result.update(status=outcome.status, upid=outcome.upid, exitstatus=outcome.exitstatus)
+            result.update(status=outcome.status, upid=outcome.upid, exitstatus=outcome.exitstatus, node=outcome.node or node)
             after["status"] = outcome.status
             if outcome.warnings:
                 module.warn(f"task {outcome.upid} ended with {outcome.warnings} warning(s)")

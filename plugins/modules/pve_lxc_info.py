@@ -164,6 +164,9 @@ def main() -> None:
             errors = discover_ips(module.client, guests, params["concurrency"])
             for vmid, error in sorted(errors.items()):
                 module.warn(f"container {vmid}: addresses could not be read: {error}")
+            for guest in guests:
+                for warning in guest.ip_warnings:
+                    module.warn(warning)
     module.exit_json(changed=False, containers=[guest.facts() for guest in guests])
 
 

@@ -15,7 +15,9 @@ description:
   - With O(samples) of 2 or more it also returns rates between the first and the last sample (average CPU, network and disk bytes
     per second), which is what C(docker stats) users read.
   - Optionally reads node statistics (kernel, PVE version, CPU, memory, root file system, uptime, load) from C(/nodes/{node}/status).
-  - Proxmox VE refreshes the counters of the resource list about every 10 seconds; for meaningful rates let the samples span at least that long.
+  - Proxmox VE refreshes the numbers of the resource list every 10 seconds (pvestatd), so samples are taken 10 seconds apart by
+    default. For exact numbers at the moment of each sample (and rates over shorter intervals) use O(source=status_current),
+    which asks each selected container's node (one request per container and sample).
 author:
   - pveops contributors (@pveops)
 extends_documentation_fragment:
@@ -54,8 +56,19 @@ options:
     default: 1
   interval:
     description:
-      - Seconds between samples. Defaults to 3 when containers are sampled and 1 for node statistics alone (the seed's intervals).
+      - Seconds between samples. Defaults to 10 when containers are sampled from the resource list (its refresh period), 3 with
+        O(source=status_current), and 1 for node statistics alone.
+      - Shorter intervals with the resource list repeat the same numbers (rates of mostly 0); the module warns.
     type: float
+  source:
+    description:
+      - V(cluster_resources) reads every container at once from C(/cluster/resources) (one request per sample; numbers up to 10 seconds
+        old; a read-only token with C(VM.Audit) is enough).
+      - V(status_current) reads C(status/current) of each selected container on its node (exact at that moment; one protected request per
+        container and sample, so meant for a few containers).
+    type: str
+    choices: [cluster_resources, status_current]
+    default: cluster_resources
 """
 
 EXAMPLES = r"""
@@ -73,6 +86,13 @@ EXAMPLES = r"""
     samples: 3
     interval: 10
   register: rates
+
+- name: Exact rates of one container over 2 seconds, asked of its node
+  pveops.proxmox.pve_lxc_stats:
+    vmid: [101]
+    samples: 3
+    interval: 1
+    source: status_current
 
 - name: Node statistics only
   pveops.proxmox.pve_lxc_stats:
@@ -175,9 +195,10 @@ import typing as t
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import api_path
 from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Guest, no_match
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import NotFound
+from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
-from ansible_collections.pveops.proxmox.plugins.module_utils._stats import container_sample, node_sample, rates, table
+from ansible_collections.pveops.proxmox.plugins.module_utils._stats import RESOURCES_REFRESH, container_sample, node_sample, rates, table
 
 
 def main() -> None:
@@ -191,15 +212,25 @@ def main() -> None:
             "node_stats": {"type": "bool", "default": False},
             "samples": {"type": "int", "default": 1},
             "interval": {"type": "float"},
+            "source": {"type": "str", "choices": ["cluster_resources", "status_current"], "default": "cluster_resources"},
         },
         supports_check_mode=True,
     )
     params = module.params
     if params["samples"] < 1:
         module.fail_json(msg=f"samples must be at least 1, got {params['samples']}")
-    interval = params["interval"] if params["interval"] is not None else (3.0 if params["container_stats"] else 1.0)
+    exact = params["source"] == "status_current"
+    if params["interval"] is not None:
+        interval = params["interval"]
+    elif params["container_stats"]:
+        interval = 3.0 if exact else RESOURCES_REFRESH
+    else:
+        interval = 1.0
     with module.pve_errors():
         bounded_number("interval", interval, 0, MAX_SECONDS)
+    if params["container_stats"] and not exact and params["samples"] > 1 and interval < RESOURCES_REFRESH:
+        module.warn(f"interval {interval:g}: /cluster/resources changes only every {RESOURCES_REFRESH:g} s (pvestatd), so samples closer "
+                    "than that repeat the same numbers; use a longer interval or source: status_current")
     if not params["container_stats"] and not params["node_stats"]:
         module.fail_json(msg="nothing to report: container_stats and node_stats are both false")
 
@@ -224,16 +255,21 @@ def main() -> None:
                 time.sleep(interval)
             moment = time.time()
             if params["container_stats"]:
-                # One request serves every container of this sample.
-                entries = client.get("/cluster/resources", {"type": "vm"}) or []
-                for entry in entries:
-                    if entry.get("type") != "lxc" or not _selected(entry, vmids, names, params["node"]):
-                        continue
-                    vmid = int(entry["vmid"])
-                    identity[vmid] = {"vmid": vmid, "name": entry.get("name"), "node": entry.get("node")}
-                    per_container.setdefault(vmid, []).append(dict(container_sample(entry), time=round(moment, 3)))
+                if index == 0 or not exact:
+                    # One request serves every container of this sample (with status_current: finds them).
+                    entries = client.get("/cluster/resources", {"type": "vm"}) or []
+                    listing = [entry for entry in entries if entry.get("type") == "lxc" and _selected(entry, vmids, names, params["node"])]
+                    for entry in listing:
+                        vmid = int(entry["vmid"])
+                        identity[vmid] = {"vmid": vmid, "name": entry.get("name"), "node": entry.get("node")}
+                        if not exact:
+                            per_container.setdefault(vmid, []).append(dict(container_sample(entry), time=round(moment, 3)))
+                if exact:
+                    for vmid, who in identity.items():
+                        entry = current_status(client, str(who["node"]), vmid)
+                        per_container.setdefault(vmid, []).append(dict(container_sample(entry), time=round(time.time(), 3)))
                 if index == 0:
-                    missing = sorted(vmids - set(per_container))
+                    missing = sorted(vmids - set(identity))
                     missing_names = sorted(names - {str(entry["name"]) for entry in identity.values() if entry["name"]})
                     if missing or missing_names:
                         known = [Guest.from_resource(entry, "") for entry in entries if entry.get("type") == "lxc" and "vmid" in entry]

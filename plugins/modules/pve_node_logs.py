@@ -12,9 +12,12 @@ version_added: 0.1.0
 description:
   - Reads the last lines of a node's systemd journal through the API (C(GET /nodes/{node}/journal)); this works with an API token
     that has C(Sys.Syslog). The result carries a O(cursor) to continue exactly where this run stopped.
-  - O(services) filters by systemd unit. With a V(root@pam) password login the filter runs C(journalctl -u) through the node terminal
-    (exact, several units, cursor); with only an API token it uses C(GET /nodes/{node}/syslog) once per unit (exact unit filter,
-    lines of several units merged by time, no cursor). RV(source) says which one was used.
+  - O(services) filters by systemd unit. On Proxmox VE 9.2.4 and later the journal API's unit filter serves it, one request per
+    service, with a cursor, for an API token as well. On older releases a V(root@pam) password login runs C(journalctl -u) through the
+    node terminal (exact, several units, cursor); with only an API token it falls back to C(GET /nodes/{node}/syslog) once per unit
+    (exact unit filter, lines of several units merged by their times, no cursor, the last 24 hours unless O(since) is given).
+    RV(source) and RV(source_note) say which one was used and why; the release is asked once per run (C(GET /version)).
+  - The readers' own lines (C(-- No entries --), C(-- Boot ... --), C(-- Reboot --)) are never returned as log lines.
   - O(files) tails files on the node or, with O(vmid) or O(name), in a container (needs V(root@pam)).
   - With O(vmid) or O(name), reads the container's journal, or C(/var/log/messages) for containers without systemd (needs V(root@pam)).
   - O(follow) keeps reading for that many seconds and returns everything seen.
@@ -42,6 +45,9 @@ options:
   lines:
     description:
       - How many of the newest lines to return. With O(cursor) or O(since), at most this many of the newest new lines.
+      - V(0) returns no lines (only the cursor to continue from); it never makes the node dump its whole journal.
+      - With O(follow), it applies to what is there when following starts; with a cursor on the C(journalctl) source everything
+        after the cursor comes.
     type: int
     default: 50
   since:
@@ -51,11 +57,14 @@ options:
   until:
     description:
       - Only entries before this time, in the same formats as O(since).
+      - With O(until) no RV(cursor) is returned (the journal reader's last cursor is then the first entry after the range).
     type: str
   cursor:
     description:
       - Continue after this journal cursor. Pass the RV(cursor) of an earlier run to get only what is new since then.
-      - Node journal only.
+      - Node journal only. A value that is not a journal cursor (C(s=...;i=...;b=...;m=...;t=...;x=...)), or a cursor this module
+        returned for several services, is refused before anything is sent.
+      - On the C(syslog-api) source (an API token before Proxmox VE 9.2.4) the cursor's time is used instead, with a warning.
     type: str
   services:
     description:
@@ -86,10 +95,17 @@ EXAMPLES = r"""
     node: pve1
     cursor: "{{ journal.cursor }}"
 
-- name: One service
+- name: One service, continued later without repeats (Proxmox VE 9.2.4+ also with an API token)
   pveops.proxmox.pve_node_logs:
     node: pve1
     services: [pveproxy]
+  register: proxy
+
+- name: What pveproxy logged since
+  pveops.proxmox.pve_node_logs:
+    node: pve1
+    services: [pveproxy]
+    cursor: "{{ proxy.cursor }}"
 
 - name: A file inside container 101, following it for 10 seconds
   pveops.proxmox.pve_node_logs:
@@ -116,7 +132,10 @@ source_note:
   returned: success
   type: str
 cursor:
-  description: Journal cursor of the newest line; pass it as O(cursor) next time. V(null) where no cursor is available.
+  description:
+    - Journal cursor of the newest line; pass it as O(cursor) next time. V(null) where no cursor is available (C(syslog-api),
+      container logs, O(until)).
+    - With several O(services) on the journal API it holds one cursor per service (C(pveops-units:...)); pass it back unchanged.
   returned: success
   type: str
 node:
@@ -134,20 +153,12 @@ import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN
+from ansible_collections.pveops.proxmox.plugins.module_utils._journal import check_cursor
 from ansible_collections.pveops.proxmox.plugins.module_utils._logs import (
-    SOURCE_JOURNAL_API,
-    SOURCE_JOURNALCTL,
     SOURCE_NOTES,
-    SOURCE_SYSLOG_API,
-    SOURCE_TAIL,
     container_logs,
-    follow_node_journal,
-    journalctl_argv,
-    node_journal,
-    split_cursor,
-    syslog_services,
-    tail_argv,
-    terminal_lines,
+    node_logs,
+    require_root_login,
     validate_files,
     validate_services,
 )
@@ -155,13 +166,12 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current
 from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveModule
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
-from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
 
 OPERATION_TIMEOUT = 120.0
 
 
 def parse_time(value: str | None, option: str) -> int | None:
-    """Epoch seconds from ``1732528800`` or ``2026-11-25 10:00[:00]`` (local time)."""
+    """Epoch seconds from ``1732528800`` or ``2026-11-25 10:00[:00]`` (local time of the controller)."""
     if value is None or value == "":
         return None
     text = str(value).strip()
@@ -172,11 +182,6 @@ def parse_time(value: str | None, option: str) -> int | None:
     except ValueError:
         raise ConfigError(f"{option} {value!r} is neither UNIX epoch seconds nor YYYY-MM-DD HH:MM:SS") from None
     return int(moment.timestamp())
-
-
-def syslog_time(epoch: int | None) -> str | None:
-    """The ``YYYY-MM-DD HH:MM:SS`` form ``/syslog`` takes (§3.11)."""
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def main() -> None:
@@ -208,46 +213,30 @@ def main() -> None:
         files = validate_files(params["files"] or [])
         since = parse_time(params["since"], "since")
         until = parse_time(params["until"], "until")
+        cursor = check_cursor(params["cursor"]) if params["cursor"] else None
         lines, follow = params["lines"], params["follow"]
         deadline = Deadline(OPERATION_TIMEOUT + follow + TRANSFER_MARGIN)
         client = module.client
         cluster = module.cluster()
         container = params["vmid"] is not None or params["name"] is not None
         cluster.check_node(params["node"])
-        terminal_needed = container or files or (services and (params["cursor"] or follow))
-        if terminal_needed and not has_root_login(client):
-            raise PveError(LOGIN_REQUIRED_MESSAGE.replace("command execution", "this log source"))
-
         if container:
-            if params["cursor"]:
+            if cursor:
                 raise ConfigError("cursor applies to the node journal only, not to container logs")
+            require_root_login(client)
             guest = cluster.find_container(params["vmid"], params["name"], params["node"])
             status = current_status(client, guest.node, guest.vmid).get("status")
             if status != "running":
                 raise PveError(f"{guest.describe()} is {status}; its logs can be read only while it runs")
             found, source = container_logs(client, guest.node, guest.vmid, lines, services, files, follow, deadline)
-            result.update(node=guest.node, vmid=guest.vmid)
-            cursor = None
+            result.update(node=guest.node, vmid=guest.vmid, lines=found, source=source, source_note=SOURCE_NOTES[source], cursor=None)
         else:
-            node = params["node"]
-            result["node"] = node
-            cursor = params["cursor"]
             if files:
-                found, source = terminal_lines(client, node, tail_argv(files, lines, follow > 0), follow, deadline), SOURCE_TAIL
-            elif services and has_root_login(client):
-                raw = terminal_lines(client, node, journalctl_argv(lines, services, since, until, cursor, follow > 0), follow, deadline)
-                found, new_cursor = split_cursor(raw)
-                cursor = new_cursor or cursor
-                source = SOURCE_JOURNALCTL
-            elif services:
-                found, source, cursor = syslog_services(client, node, services, lines, syslog_time(since), syslog_time(until)), SOURCE_SYSLOG_API, None
-            elif follow > 0:
-                found, cursor = follow_node_journal(client, node, lines, follow, cursor=cursor, since=since)
-                source = SOURCE_JOURNAL_API
-            else:
-                found, cursor = node_journal(client, node, lines, since=since, until=until, cursor=cursor)
-                source = SOURCE_JOURNAL_API
-    result.update(lines=found, source=source, source_note=SOURCE_NOTES[source], cursor=cursor)
+                require_root_login(client)
+            logs = node_logs(client, params["node"], lines, services, files, since, until, cursor, follow, deadline)
+            for warning in logs.warnings:
+                module.warn(warning)
+            result.update(node=params["node"], lines=logs.lines, source=logs.source, source_note=logs.note, cursor=logs.cursor)
     module.exit_json(**result)
 
 

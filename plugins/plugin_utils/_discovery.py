@@ -64,6 +64,10 @@ def discover_addresses(client: ApiClient, guests: t.Sequence[Guest], concurrency
         if guest.vmid in errors:
             failures.setdefault(guest.node, []).append(f"{guest.vmid}: {errors[guest.vmid]}")
         else:
+            # Addresses that may be incomplete are not cached: the next run asks again.
+            if guest.ip_warnings:
+                failures.setdefault(guest.node, []).extend(guest.ip_warnings)
+                continue
             records[record_key(guest.cluster, guest.type, guest.vmid)] = {
                 "status": guest.status, "uptime": guest.uptime, "ips": guest.ips, "at": now}
     return records, failures
@@ -98,7 +102,7 @@ def snapshot(clients: t.Sequence[ApiClient], want_qemu: bool = False, want_ips: 
             result["records"].update(records)
             for node_name, problems in sorted(failures.items()):
                 result["unread"] += len(problems)
-                result["warnings"].append(f"node {node_name}: addresses of {len(problems)} guest(s) could not be read: "
+                result["warnings"].append(f"node {node_name}: addresses of {len(problems)} guest(s) could not be read or are incomplete: "
                                           + "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
         result["clusters"].append({
             "name": info.name,

@@ -4,11 +4,17 @@
 """pve_lxc_action against the simulator: idempotency, check and diff mode, task tracking, failures."""
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+import time
 import typing as t
 
 import pytest
 
 from conftest import Ansible
+from pvesim.harness import SimProcess
 
 TASK_SECONDS = 0.5
 
@@ -173,3 +179,69 @@ def test_persist_shutdown_timeout(ansible: Ansible) -> None:
     # order= and up= survive (container 101 has order=2,up=30,down=60 in the default scenario)
     keep = ansible.module("pve_lxc_action", "vmid=101 startup_down=90")
     assert keep.result["startup"] == "order=2,up=30,down=90"
+
+
+# ------------------------------------------------------------------------------------------ HA (pve-protocol.md 3.6, S11)
+
+def test_ha_force_stop_is_ignored_with_a_warning_and_error_ends_the_wait(ansible: Ansible) -> None:
+    ansible.sim.control("POST", "guests/109", {"status": "running", "ha": True, "ignores_shutdown": True})
+    try:
+        started = time.monotonic()
+        run = ansible.module("pve_lxc_action", "vmid=109 action=shutdown shutdown_timeout=1 force_stop=true timeout=60")
+        took = time.monotonic() - started
+        assert run.rc != 0
+        assert "force_stop has no effect" in run.output  # the warning says why
+        result = run.result
+        # The LRM's shutdown without forceStop failed: HA state error ends the wait at once, with that state.
+        assert "entered HA state error" in result["msg"] and result["ha_state"] == "error"
+        assert result["status"] == "running" and ":hastop:109:" in result["upid"] and result["changed"] is True
+        assert took < 30
+    finally:
+        ansible.sim.control("POST", "guests/109", {"ha": False, "ignores_shutdown": False})
+
+
+def test_ha_wait_follows_a_relocated_container(ansible: Ansible) -> None:
+    ansible.sim.control("POST", "guests/103", {"ha": {"relocate_to": "pve3"}})
+    try:
+        run = ansible.module("pve_lxc_action", "vmid=103 action=start timeout=60")
+        assert run.rc == 0, run.output
+        # HA's start failed on pve2 and moved it: the wait followed it through /cluster/resources.
+        assert run.result["status"] == "running" and run.result["node"] == "pve3"
+        assert ":hastart:103:" in run.result["upid"]
+    finally:
+        ansible.sim.control("POST", "guests/103", {"ha": False, "status": "stopped"})
+
+
+# ------------------------------------------------------------------------------------------ issue 12 items 4 and 8
+
+def test_timeout_bounds_the_whole_operation_even_with_slow_answers(ansible: Ansible) -> None:
+    ansible.sim.set_faults(rate=1.0, kinds=["slow"], slow_ms=3000, match="^GET ")
+    try:
+        started = time.monotonic()
+        run = ansible.module("pve_lxc_action", "vmid=102 action=start timeout=2")
+        took = time.monotonic() - started
+    finally:
+        ansible.sim.set_faults(rate=0.0)
+    assert run.rc != 0 and "timeout" in run.result["msg"], run.output
+    assert took < 2 + 8, f"timeout=2 took {took:.1f} s"  # ansible's own start-up is the rest
+    assert run.result["elapsed"] < 3
+
+
+def test_server_dying_mid_action_returns_the_upid_and_an_unknown_outcome(tmp_path: t.Any) -> None:
+    with SimProcess("--task-seconds", "30") as victim:
+        runner = Ansible(victim, tmp_path)
+        results: list[t.Any] = []
+        thread = threading.Thread(target=lambda: results.append(runner.module("pve_lxc_action", json.dumps({"vmid": 102, "action": "start"}))))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                entry["method"] == "POST" and entry["path"].endswith("/lxc/102/status/start") and entry["status"] == 200
+                for entry in victim.requests()):
+            time.sleep(0.05)
+        os.kill(victim.pid, signal.SIGKILL)
+        thread.join(120)
+    (run,) = results
+    assert run.rc != 0
+    result = run.result
+    assert result["upid"] and ":vzstart:102:" in result["upid"] and result["changed"] is True
+    assert "was started, but the connection was lost" in result["msg"] and "unknown" in result["msg"] and result["outcome"] == "unknown"

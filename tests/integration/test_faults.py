@@ -25,7 +25,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._cluster import Clu
 from ansible_collections.pveops.proxmox.plugins.module_utils._config import connection_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import container_argv, run_capture
-from ansible_collections.pveops.proxmox.plugins.module_utils._logs import node_journal
+from ansible_collections.pveops.proxmox.plugins.module_utils._journal import node_journal
 from ansible_collections.pveops.proxmox.plugins.module_utils._lxc import current_status
 from ansible_collections.pveops.proxmox.plugins.module_utils._power import run_action
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline

@@ -9,6 +9,8 @@ import pathlib
 import threading
 import time
 
+import pytest
+
 from conftest import Ansible
 
 
@@ -45,12 +47,27 @@ def test_three_samples_one_listing_each_with_rates(ansible: Ansible) -> None:
     run = ansible.module("pve_lxc_stats", args(vmid=[100, 101], samples=3, interval=0.5))
     assert run.rc == 0, run.output
     assert resource_requests(ansible) == 3  # one request per sample serves every container
+    # pvestatd refreshes /cluster/resources every 10 s: samples 0.5 s apart repeat themselves, and the module says so.
+    assert "changes only every 10 s (pvestatd)" in run.output
     for entry in run.result["containers"]:
         assert len(entry["samples"]) == 3
         rates = entry["rates"]
         assert rates["seconds"] >= 0.9
         assert rates["net_in_per_second"] is not None and rates["net_in_per_second"] >= 0
         assert rates["line"].startswith("running|")
+
+
+def test_status_current_samples_give_exact_rates(ansible: Ansible) -> None:
+    ansible.sim.mark()
+    run = ansible.module("pve_lxc_stats", args(vmid=[100, 101], samples=3, interval=0.5, source="status_current"))
+    assert run.rc == 0, run.output
+    assert "changes only every" not in run.output
+    assert resource_requests(ansible) == 1  # the first listing finds them; then each container's own status
+    polls = [e for e in ansible.sim.requests() if e["path"].endswith(("/lxc/100/status/current", "/lxc/101/status/current"))]
+    assert len(polls) == 6
+    for entry in run.result["containers"]:
+        rates = entry["rates"]
+        assert rates["net_in_per_second"] > 0 and rates["block_write_per_second"] > 0
 
 
 def test_node_stats(ansible: Ansible) -> None:
@@ -88,15 +105,49 @@ def test_node_journal_with_a_token_and_its_cursor(ansible: Ansible) -> None:
 def test_services_with_a_token_and_with_root(ansible: Ansible) -> None:
     ansible.sim.control("POST", "journal/pve2", {"lines": ["proxy line"], "identifier": "pveproxy", "unit": "pveproxy.service"})
     ansible.sim.control("POST", "journal/pve2", {"lines": ["daemon line"], "identifier": "pvedaemon", "unit": "pvedaemon.service"})
-    token = ansible.module("pve_node_logs", args(node="pve2", services=["pveproxy"], lines=20), auth="readonly")
-    assert token.rc == 0, token.output
-    assert token.result["source"] == "syslog-api" and "exact unit filter" in token.result["source_note"]
-    assert any("proxy line" in line for line in token.result["lines"])
-    assert not any("daemon line" in line for line in token.result["lines"])
-    root = ansible.module("pve_node_logs", args(node="pve2", services=["pveproxy"], lines=20))
-    assert root.result["source"] == "journalctl" and root.result["cursor"]
-    assert any("proxy line" in line for line in root.result["lines"])
-    assert not any("daemon line" in line for line in root.result["lines"])
+    # The default simulator plays 9.2.11: the journal API's unit filter serves both, with a cursor.
+    for auth in ("readonly", "password"):
+        run = ansible.module("pve_node_logs", args(node="pve2", services=["pveproxy"], lines=20), auth=auth)
+        assert run.rc == 0, run.output
+        assert run.result["source"] == "journal-api" and "unit filter" in run.result["source_note"] and run.result["cursor"]
+        assert any("proxy line" in line for line in run.result["lines"])
+        assert not any("daemon line" in line for line in run.result["lines"])
+
+
+def test_several_services_merge_by_time_and_continue_per_unit(ansible: Ansible) -> None:
+    first = ansible.module("pve_node_logs", args(node="pve3", services=["pveproxy", "pvedaemon"], lines=5), auth="readonly")
+    assert first.rc == 0, first.output
+    assert first.result["cursor"].startswith("pveops-units:")
+    for number in range(3):
+        ansible.sim.control("POST", "journal/pve3", {"lines": [f"proxy {number}"], "identifier": "pveproxy"})
+        ansible.sim.control("POST", "journal/pve3", {"lines": [f"daemon {number}"], "identifier": "pvedaemon"})
+    second = ansible.module("pve_node_logs", args(node="pve3", services=["pveproxy", "pvedaemon"], cursor=first.result["cursor"]),
+                            auth="readonly")
+    mine = [line.rsplit(": ", 1)[-1] for line in second.result["lines"] if ": proxy " in line or ": daemon " in line]
+    # Merged by their times; the lines carry whole seconds, so within one second each unit keeps its own order.
+    assert sorted(mine) == ["daemon 0", "daemon 1", "daemon 2", "proxy 0", "proxy 1", "proxy 2"]
+    assert [m for m in mine if m.startswith("proxy")] == ["proxy 0", "proxy 1", "proxy 2"]
+    assert not set(second.result["lines"]) & set(first.result["lines"])
+    third = ansible.module("pve_node_logs", args(node="pve3", services=["pveproxy", "pvedaemon"], cursor=second.result["cursor"]),
+                           auth="readonly")
+    assert not [line for line in third.result["lines"] if ": proxy " in line or ": daemon " in line]  # nothing twice
+
+
+def test_lines_zero_never_asks_for_the_whole_journal(ansible: Ansible) -> None:
+    ansible.sim.mark()
+    run = ansible.module("pve_node_logs", args(node="pve1", lines=0), auth="readonly")
+    assert run.rc == 0, run.output
+    assert run.result["lines"] == [] and run.result["cursor"]
+    (request,) = [e for e in ansible.sim.requests() if e["path"].endswith("/nodes/pve1/journal")]
+    assert request["params"].get("lastentries") == "1"  # lastentries=0 would be dropped by PVE: the whole journal
+
+
+@pytest.mark.parametrize("auth", ["readonly", "password"])
+def test_an_invalid_cursor_is_named(ansible: Ansible, auth: str) -> None:
+    for extra in ({}, {"services": ["pveproxy"]}):
+        run = ansible.module("pve_node_logs", args(node="pve1", cursor="not-a-cursor", **extra), auth=auth)
+        assert run.rc != 0
+        assert run.result["msg"].startswith("cursor 'not-a-cursor' is not a journal cursor"), run.result["msg"]
 
 
 def test_file_tail_on_the_node_and_in_a_container(ansible: Ansible, tmp_path: pathlib.Path) -> None:

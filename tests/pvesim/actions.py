@@ -1,7 +1,17 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Container power actions: synchronous pre-checks, then a worker task that changes the state (3.6)."""
+"""Container power actions: synchronous pre-checks, then a worker task that changes the state (3.6).
+
+HA-managed guests only get a request (`hastart`/`hastop` tasks, pve-container Status.pm); the CRM/LRM then
+act one cycle later (`--task-seconds` here) with a task of their own, as root@pam, on the guest's node:
+* start: `vm_start`; with the `relocate_to` test switch that start fails and HA's relocation policy
+  moves the guest to the other node and starts it there (Manager.pm `next_state_started`, `try-next`);
+* shutdown: `crm-command stop ct:N <timeout>` -> PVECT.pm `shutdown` runs `vm_shutdown` with that timeout
+  and *without* forceStop (0 -> `vm_stop`); stop: `crm-command stop ct:N 0` -> `vm_stop`;
+* a failed LRM task puts the service into `error` (Manager.pm `next_state_request_stop`: "fixme: what
+  state?"), where later requests change nothing; the guest stays as it was.
+"""
 from __future__ import annotations
 
 import time
@@ -46,12 +56,14 @@ class ActionRunner:
         with self.lock:
             precheck(self.guest, action)
             ha_request = self.guest.ha is not None and action in ("start", "stop", "shutdown")
+            if ha_request and action == "stop" and self.params.get("overrule-shutdown"):
+                raise param_error({"overrule-shutdown": "Not applicable for HA resources."})
             node = self.services.cluster.nodes[self.guest.node]
             pid = node.alloc_pid()
             pstart = int((time.time() - node.boot_time) * 100)
         if ha_request:
             task_type = "hastart" if action == "start" else "hastop"
-            body = self._ha_body(action == "start")
+            body = self._ha_body(action)
         else:
             task_type = TASK_TYPES[action]
             body = self._body(action)
@@ -178,24 +190,80 @@ class ActionRunner:
 
     # --- HA-managed guests ---------------------------------------------------------------------------
 
-    def _ha_body(self, start: bool) -> Body:
+    def _ha_body(self, action: str) -> Body:
+        start = action == "start"
+        # Status.pm: vm_stop sends timeout 0, vm_shutdown its `timeout` (default 60); forceStop is not passed on.
+        timeout = 0 if action == "stop" else int(self.params.get("timeout", 60))
+
         def body(ctx: TaskContext) -> None:
-            verb = "start" if start else "stop"
-            ctx.log(f"Requesting HA {verb} for CT {self.guest.vmid}")
+            ctx.log(f"Requesting HA {'start' if start else 'stop'} for CT {self.guest.vmid}")
             with self.lock:
-                if self.guest.ha is not None:
-                    self.guest.ha.state = "started" if start else "stopped"
+                ha = self.guest.ha
+                if ha is not None and ha.state != "error":
+                    ha.requested = "started" if start else "stopped"
+                    if start:
+                        ha.state = "relocate" if ha.relocate_to and not self.guest.running else "started"
+                    elif self.guest.running:
+                        ha.state = "request_stop"
             ctx.sleep(min(HA_TASK_SECONDS, self.seconds))
-            ctx.after(self.seconds, self._ha_follow(start))
+            ctx.after(self.seconds, lambda: self._lrm(start, timeout))
         return body
 
-    def _ha_follow(self, start: bool) -> Callable[[], None]:
-        def follow() -> None:
+    def _lrm(self, start: bool, timeout: int) -> None:
+        """One CRM/LRM round for this guest: what the request asks, if it still asks it."""
+        with self.lock:
+            ha = self.guest.ha
+            if ha is None or ha.state == "error" or ha.requested != ("started" if start else "stopped"):
+                return
+            if self.guest.running == start:
+                ha.state = "started" if start else "stopped"
+                return
+            relocate = ha.relocate_to if start else None
+        if relocate:
+            self._lrm_task("vzstart", self._failed_start, "started")
+            return
+        if start:
+            self._lrm_task("vzstart", self._start, "started")
+        elif timeout:
+            self.params = {"timeout": timeout}
+            self._lrm_task("vzshutdown", self._shutdown, "stopped")
+        else:
+            self._lrm_task("vzstop", self._stop, "stopped")
+
+    def _failed_start(self, ctx: TaskContext) -> None:
+        ctx.log(f"starting CT {self.guest.vmid}: {self.guest.name}")
+        raise TaskError(f"startup for container '{self.guest.vmid}' failed")
+
+    def _lrm_task(self, task_type: str, step: Callable[[TaskContext], None], done: str) -> None:
+        """Run `step` as the LRM's own task (root@pam, on the guest's node); its outcome sets the HA state."""
+        with self.lock:
+            node = self.services.cluster.nodes[self.guest.node]
+            pid = node.alloc_pid()
+            pstart = int((time.time() - node.boot_time) * 100)
+
+        def body(ctx: TaskContext) -> None:
+            try:
+                step(ctx)
+            except TaskError:
+                self._lrm_failed(task_type)
+                raise
             with self.lock:
-                wanted = self.guest.ha.state if self.guest.ha else None
-                running = self.guest.running
-            if start and wanted == "started" and not running:
-                self._set_running()
-            elif not start and wanted == "stopped" and running:
-                self._set_stopped()
-        return follow
+                if self.guest.ha is not None:
+                    self.guest.ha.state = done
+
+        self.services.tasks.start(node.name, pid, pstart, task_type, str(self.guest.vmid), "root@pam", body)
+
+    def _lrm_failed(self, task_type: str) -> None:
+        with self.lock:
+            ha = self.guest.ha
+            if ha is None:
+                return
+            target = ha.relocate_to
+            if task_type != "vzstart" or not target:
+                ha.state = "error"
+                return
+            # Relocation policy: the CT moves to the other node (its config with it) and starts there.
+            ha.relocate_to = None
+            self.guest.node = target
+        self.services.model_changed(self.guest.vmid)
+        self._lrm_task("vzstart", self._start, "started")

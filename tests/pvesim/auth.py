@@ -111,15 +111,18 @@ class AuthService:
         self.tokens = {t.tokenid: t for t in tokens}
 
     @classmethod
-    def create(cls, ticket_lifetime: int, vnc_ticket_lifetime: int = VNC_LIFETIME) -> AuthService:
-        """root@pam, ops@pve (admin, not root), audit@pve and two tokens, all with per-run random secrets."""
+    def create(cls, ticket_lifetime: int, vnc_ticket_lifetime: int = VNC_LIFETIME, admin: frozenset[str] = ALL_PRIVS) -> AuthService:
+        """root@pam, ops@pve (admin, not root), audit@pve and two tokens, all with per-run random secrets.
+
+        `admin` is the Administrator role of the simulated release (privileges.admin_privileges).
+        """
         accounts = [
-            Account("root@pam", secrets.token_urlsafe(18), ALL_PRIVS),
-            Account("ops@pve", secrets.token_urlsafe(18), ALL_PRIVS),
+            Account("root@pam", secrets.token_urlsafe(18), admin),
+            Account("ops@pve", secrets.token_urlsafe(18), admin),
             Account("audit@pve", None, READ_ONLY),
         ]
         tokens = [
-            ApiToken("root@pam!ansible", new_token_secret(), ALL_PRIVS),
+            ApiToken("root@pam!ansible", new_token_secret(), admin),
             ApiToken("audit@pve!readonly", new_token_secret(), READ_ONLY),
         ]
         return cls(TicketSigner(secrets.token_bytes(32), ticket_lifetime, vnc_lifetime=vnc_ticket_lifetime), accounts, tokens)

@@ -17,6 +17,7 @@ from pvesim.faults import ALL_KINDS, check_rate, check_slow_ms, parse_kinds
 from pvesim.options import SimOptions
 from pvesim.runtime import Simulator
 from pvesim.scenario import ScenarioError
+from pvesim.versions import DEFAULT_NAME, PROFILES, find_profile
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--slow-ms", type=_arg(check_slow_ms, float), default=2000.0, help="how long a `slow` fault delays the answer")
     serve.add_argument("--pct-startup-ms", type=_arg(check_startup_ms, float), default=0.0,
                        help="every pct invocation spends this long before doing anything (0..60000; a real node: see README)")
+    serve.add_argument("--pve-version", type=_arg(_profile_name, str), default=None,
+                       help=f"Proxmox VE release to play: {', '.join(PROFILES)} (default: the scenario's version, else {DEFAULT_NAME})")
+    serve.add_argument("--stats-refresh", type=_arg(_refresh, float), default=10.0,
+                       help="seconds between pvestatd updates of /cluster/resources and /nodes numbers (default 10; 0 = live values)")
     # Hidden switches for the simulator's own tests.
     serve.add_argument("--vnc-ticket-lifetime", type=int, default=40, help=argparse.SUPPRESS)
     serve.add_argument("--termproxy-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
@@ -70,6 +75,16 @@ def check_startup_ms(value: float) -> float:
     return value
 
 
+def _profile_name(name: str) -> str:
+    return find_profile(name).name
+
+
+def _refresh(seconds: float) -> float:
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"--stats-refresh must be between 0 and 3600 seconds, got {seconds:g}")
+    return seconds
+
+
 def options_from_args(args: argparse.Namespace) -> SimOptions:
     """Map parsed arguments to SimOptions."""
     return SimOptions(
@@ -80,6 +95,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof, drop_last_bytes=args.drop_last_bytes,
         fault_rate=args.fault_rate, fault_kinds=ALL_KINDS if args.fault_kinds is None else args.fault_kinds,
         fault_seed=args.fault_seed, slow_ms=args.slow_ms, pct_startup_ms=args.pct_startup_ms,
+        pve_version=args.pve_version, stats_refresh=args.stats_refresh,
         vnc_ticket_lifetime=args.vnc_ticket_lifetime, termproxy_timeout=args.termproxy_timeout, bwrap=args.bwrap,
     )
 

@@ -8,7 +8,7 @@ import json
 import re
 import secrets
 import time
-from typing import Any
+from typing import Any, Mapping
 
 from pvesim.httpmsg import HttpRequest, HttpResponse, json_response
 from pvesim.model import Guest, HaState
@@ -73,6 +73,8 @@ class ControlApi:
             return {
                 "cluster": cluster.name,
                 "version": cluster.version,
+                "pve_version": self.services.profile.name,
+                "pvestatd": {"refresh": self.services.statd.interval, "updates": self.services.statd.updates},
                 "nodes": [{"name": n.name, "ip": n.ip, "online": n.online, "nodeid": n.nodeid} for n in cluster.nodes.values()],
                 "guests": [_guest_state(g) for g in cluster.guests.values()],
                 "pools": sorted(cluster.pools),
@@ -112,8 +114,7 @@ class ControlApi:
                     else:
                         guest.config[key] = 1 if key == "template" else str(body[key])
             if "ha" in body:
-                group = body["ha"].get("group") if isinstance(body["ha"], dict) else "ha-group1"
-                guest.ha = HaState(group, "started" if guest.running else "stopped") if body["ha"] else None
+                guest.ha = _ha_patch(body["ha"], guest, cluster.nodes)
             for key in ("ignores_shutdown", "checkpoint", "systemd"):
                 if key in body:
                     setattr(guest, key, bool(body[key]))
@@ -145,15 +146,35 @@ class ControlApi:
         return {"dropped": self.services.require_machine().terminals.drop_all()}
 
     def add_journal(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123, "unit": "app.service"} (unit defaults by identifier)."""
+        """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123, "unit": "app.service", "priority": 3} (unit defaults
+        by identifier, priority to 6)."""
         if node not in self.services.journals:
             raise LookupError(f"no node {node}")
         lines = body.get("lines") or [body.get("message", "")]
         pid = body.get("pid")
         unit = str(body["unit"]) if body.get("unit") else None
+        priority = int(body["priority"]) if body.get("priority") is not None else None
         for line in lines:
-            self.services.journal(node).append(str(body.get("identifier", "pvesim")), int(pid) if pid is not None else None, str(line), unit=unit)
+            self.services.journal(node).append(str(body.get("identifier", "pvesim")), int(pid) if pid is not None else None, str(line),
+                                               unit=unit, priority=priority)
         return {"added": len(lines)}
+
+
+def _ha_patch(value: Any, guest: Guest, nodes: Mapping[str, Any]) -> HaState | None:
+    """`ha`: false/null (not HA-managed), true, or {"group": ..., "relocate_to": "<node>", "state": "error"|...}."""
+    if not value:
+        return None
+    options = value if isinstance(value, dict) else {}
+    unknown = sorted(set(options) - {"group", "relocate_to", "state"})
+    if unknown:
+        raise ValueError(f"ha: unknown field(s): {', '.join(unknown)}")
+    target = options.get("relocate_to")
+    if target is not None and (target not in nodes or target == guest.node):
+        raise ValueError(f"ha: relocate_to '{target}' is not another node of the cluster")
+    ha = HaState.for_status(options.get("group", "ha-group1"), guest.running, target)
+    if "state" in options:
+        ha.state = str(options["state"])
+    return ha
 
 
 def _patch_agent(guest: Guest, body: dict[str, Any]) -> None:
@@ -171,7 +192,8 @@ def _guest_state(guest: Guest) -> dict[str, Any]:
     return {
         "vmid": guest.vmid, "node": guest.node, "type": guest.kind, "name": guest.name, "status": guest.status,
         "pid": guest.pid, "started_at": guest.started_at, "checkpoint": guest.checkpoint, "pool": guest.pool,
-        "ha": None if guest.ha is None else {"group": guest.ha.group, "state": guest.ha.state},
+        "ha": None if guest.ha is None else {"group": guest.ha.group, "state": guest.ha.state, "requested": guest.ha.requested,
+                                             "relocate_to": guest.ha.relocate_to},
         "systemd": guest.systemd, "ignores_shutdown": guest.ignores_shutdown, "task_warnings": guest.task_warnings,
         "extra_interfaces": guest.extra_interfaces, "config": dict(guest.config),
         "agent": guest.agent, "agent_running": guest.agent_running, "agent_addresses": list(guest.agent_addresses),

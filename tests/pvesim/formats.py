@@ -70,6 +70,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "pve-configid": _CONFIGID,
     "pve-configid-list": _list_of(_CONFIGID),
     "pve-startup-order": _startup,
+    "pve-tag": _TAG,
     "pve-tag-list": _list_of(_TAG),
     "dns-name": _regex(rf"(?:{_DNS_LABEL}\.)*{_DNS_LABEL}", "value does not look like a valid DNS name\n"),
     "pve-lxc-network": _network,

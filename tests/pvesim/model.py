@@ -21,10 +21,24 @@ GIB = 1024 * MIB
 
 @dataclass
 class HaState:
-    """HA resource settings: `state` is the *requested* state, the guest follows later (3.6)."""
+    """An HA resource: what was requested and where the CRM/LRM are with it (actions.py models them).
+
+    `state` is the CRM's service state that `status/current` (`ha.state`) and `/cluster/resources` (`hastate`)
+    show: `started`, `stopped`, `request_stop`, `relocate` or `error` (pve-ha-manager Manager.pm).
+    """
 
     group: str | None = None
     state: str = "started"
+    requested: str = "started"
+    """The configured state (`ha-manager set --state`): `started` or `stopped`."""
+    relocate_to: str | None = None
+    """Test switch: the next start on the current node fails and HA relocates the guest to this node."""
+
+    @classmethod
+    def for_status(cls, group: str | None, running: bool, relocate_to: str | None = None) -> HaState:
+        """A resource whose guest is settled in its status."""
+        state = "started" if running else "stopped"
+        return cls(group, state, state, relocate_to)
 
 
 @dataclass

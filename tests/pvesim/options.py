@@ -38,6 +38,10 @@ class SimOptions:
     """How long a `slow` fault holds the answer back."""
     pct_startup_ms: float = 0.0
     """What every `pct` invocation spends before doing anything (Perl's start-up on a real node)."""
+    pve_version: str | None = None
+    """The Proxmox VE release to play (versions.py); None: the scenario's `version`, else the newest."""
+    stats_refresh: float = 10.0
+    """Seconds between two pvestatd updates of the counters and status in /cluster/resources and /nodes; 0 = live."""
     vnc_ticket_lifetime: int = 40
     """Hidden switch for tests: VNC ticket validity (4.1)."""
     termproxy_timeout: float = 10.0

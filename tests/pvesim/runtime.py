@@ -21,6 +21,7 @@ from pvesim.control import ControlApi
 from pvesim.httpmsg import HttpRequest, HttpResponse
 from pvesim.machine import Machine
 from pvesim.options import SimOptions
+from pvesim.privileges import admin_privileges
 from pvesim.reqlog import RequestLog
 from pvesim.server import ApiServer
 from pvesim.services import Services
@@ -48,17 +49,20 @@ class Simulator:
             document = generator.generate(options.nodes or 3, options.containers_per_node or 4, options.seed)
         else:
             document = scenario.load_document(options.scenario)
+        profile = scenario.profile_for(document, options.pve_version)
         cluster = scenario.build_cluster(document, time.time())
+        cluster.version = profile.manager
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tls = tls.generate(self.state_dir, options.host)
-        auth = AuthService.create(options.ticket_lifetime, options.vnc_ticket_lifetime)
-        services = Services(options, cluster, auth, self.stop_event, self.tls.fingerprint)
+        auth = AuthService.create(options.ticket_lifetime, options.vnc_ticket_lifetime, admin_privileges(profile.major))
+        services = Services(options, cluster, auth, self.stop_event, self.tls.fingerprint, profile)
         if options.request_log:
             services.reqlog = RequestLog(options.request_log)
         self.services = services
         services.machine = Machine(self.state_dir, options, cluster, services.journals, services.tasks, auth.signer, self.stop_event)
         services.machine.start()
-        app = ApiApp(services, build_routes())
+        services.statd.start()
+        app = ApiApp(services, build_routes(profile))
         control = ControlApi(services, self.control_token)
 
         def dispatch(req: HttpRequest) -> HttpResponse:
@@ -114,6 +118,7 @@ class Simulator:
             if self.services.machine is not None:
                 self.services.machine.stop()
             self.services.tasks.join(5.0)
+            self.services.statd.join(5.0)
             if self.services.reqlog is not None:
                 self.services.reqlog.close()
         if self._own_state_dir:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pvesim import network
+from pvesim.formats import FormatError, check_format, parse_startup
 from pvesim.model import GIB, PVE_VERSION, Cluster, Guest, HaState, Node, Pool
 from pvesim.stats import Usage
+from pvesim.versions import DEFAULT_NAME, PveVersion, find_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -25,6 +27,10 @@ GUEST_KEYS = frozenset((
     "description", "onboot", "uptime", "agent", "agent_addresses", "entrypoint", "env",
 ))
 QEMU_ONLY_KEYS = ("agent", "agent_addresses")
+# pve-container LXC/Config.pm and qemu-server QemuConfig `lock` enums.
+LXC_LOCKS = ("backup", "create", "destroyed", "disk", "fstrim", "migrate", "mounted", "rollback", "snapshot", "snapshot-delete")
+QEMU_LOCKS = ("backup", "clone", "create", "migrate", "rollback", "snapshot", "snapshot-delete", "suspending", "suspended")
+LXC_OSTYPES = ("debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo", "nixos", "unmanaged")
 
 
 class ScenarioError(ValueError):
@@ -47,25 +53,102 @@ def load_document(name_or_file: str) -> dict[str, Any]:
     return document
 
 
+def profile_for(document: Mapping[str, Any], override: str | None) -> PveVersion:
+    """The release to play: `--pve-version`, else the scenario's `version` (a profile name or its full version), else the newest."""
+    if override:
+        return find_profile(override)
+    version = document.get("version")
+    try:
+        return find_profile(str(version) if version is not None else DEFAULT_NAME)
+    except ValueError as exc:
+        raise ScenarioError(f"scenario: version: {exc}") from exc
+
+
 def _check_keys(where: str, entry: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}")
 
 
+def _check(where: str, key: str, value: Any, fmt: str) -> None:
+    """A value real PVE cannot hold is an error naming the entry, the key and the value (formats.py checks)."""
+    try:
+        check_format(fmt, str(value))
+    except FormatError as exc:
+        raise ScenarioError(f"{where}: {key} {value!r}: {str(exc).strip()}") from None
+
+
+def _check_choice(where: str, key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ScenarioError(f"{where}: {key} {value!r}: not one of {', '.join(choices)}")
+
+
+def _validate_node(entry: Mapping[str, Any]) -> None:
+    where = f"node {entry.get('name')!r}"
+    _check_keys(where, entry, NODE_KEYS)
+    if "name" not in entry:
+        raise ScenarioError("node: name is required")
+    _check(where, "name", entry["name"], "pve-node")
+    if "ip" in entry:
+        try:
+            ipaddress.ip_address(str(entry["ip"]))
+        except ValueError:
+            raise ScenarioError(f"{where}: ip {entry['ip']!r}: not an IP address") from None
+
+
+def _validate_guest(entry: Mapping[str, Any], nodes: set[str]) -> None:
+    """Scenario values in the formats PVE's own schema enforces (pve-vmid, dns-name, pve-tag, pve-poolid, lock enums)."""
+    if not isinstance(entry.get("vmid"), int) or isinstance(entry.get("vmid"), bool):
+        raise ScenarioError(f"guest {entry.get('vmid')!r}: vmid must be an integer")
+    where = f"guest {entry['vmid']}"
+    _check_keys(where, entry, GUEST_KEYS)
+    _check(where, "vmid", entry["vmid"], "pve-vmid")
+    if entry.get("node") not in nodes:
+        raise ScenarioError(f"{where}: node {entry.get('node')!r}: not a node of the scenario")
+    kind = entry.get("type", "lxc")
+    if "name" in entry:
+        # lxc `hostname` and qemu `name` are both `dns-name` (255 characters at most for a CT hostname).
+        _check(where, "name", entry["name"], "dns-name")
+        if len(str(entry["name"])) > 255:
+            raise ScenarioError(f"{where}: name {entry['name']!r}: value may only be 255 characters long")
+    for tag in entry.get("tags", []):
+        _check(where, "tags", tag, "pve-tag")
+    if entry.get("pool") is not None:
+        _check(where, "pool", entry["pool"], "pve-poolid")
+    if entry.get("lock") is not None:
+        _check_choice(where, "lock", entry["lock"], LXC_LOCKS if kind == "lxc" else QEMU_LOCKS)
+    if kind == "lxc" and "ostype" in entry:
+        _check_choice(where, "ostype", entry["ostype"], LXC_OSTYPES)
+    if entry.get("startup") is not None:
+        try:
+            parse_startup(str(entry["startup"]))
+        except FormatError:
+            raise ScenarioError(f"{where}: startup {entry['startup']!r}: not [order=]N,up=N,down=N") from None
+    ha = entry.get("ha")
+    if isinstance(ha, dict):
+        _check_keys(f"{where}: ha", ha, frozenset(("group", "relocate_to")))
+        target = ha.get("relocate_to")
+        if target is not None and (target not in nodes or target == entry.get("node")):
+            raise ScenarioError(f"{where}: ha relocate_to {target!r}: not another node of the scenario")
+
+
 def build_cluster(document: Mapping[str, Any], now: float) -> Cluster:
     """Create the Cluster for a scenario document; deterministic apart from `now`."""
     _check_keys("scenario", document, TOP_KEYS)
+    for entry in document.get("nodes", []):
+        _validate_node(entry)
     nodes = [_node(entry, index, now) for index, entry in enumerate(document.get("nodes", []))]
     names = {n.name for n in nodes}
+    if len(names) != len(nodes):
+        raise ScenarioError("duplicate node name in scenario")
     guests = []
     for entry in document.get("guests", []):
-        _check_keys(f"guest {entry.get('vmid')}", entry, GUEST_KEYS)
-        if entry.get("node") not in names:
-            raise ScenarioError(f"guest {entry.get('vmid')}: unknown node '{entry.get('node')}'")
+        _validate_guest(entry, names)
         guests.append(_guest(entry, now))
     if len({g.vmid for g in guests}) != len(guests):
         raise ScenarioError("duplicate vmid in scenario")
+    for pool in document.get("pools", []):
+        _check("pool", "poolid", pool.get("poolid"), "pve-poolid")
     pools = {p["poolid"]: Pool(p["poolid"], p.get("comment")) for p in document.get("pools", [])}
     for guest in guests:
         if guest.pool and guest.pool not in pools:
@@ -77,7 +160,6 @@ def build_cluster(document: Mapping[str, Any], now: float) -> Cluster:
 
 
 def _node(entry: Mapping[str, Any], index: int, now: float) -> Node:
-    _check_keys(f"node {entry.get('name')}", entry, NODE_KEYS)
     rng = random.Random(f"node/{entry['name']}")
     return Node(
         name=entry["name"],
@@ -162,7 +244,8 @@ def _ha(value: Any, status: str) -> HaState | None:
     if not value:
         return None
     group = value.get("group") if isinstance(value, dict) else "ha-group1"
-    return HaState(group, "started" if status == "running" else "stopped")
+    relocate_to = value.get("relocate_to") if isinstance(value, dict) else None
+    return HaState.for_status(group, status == "running", relocate_to)
 
 
 def _guest(entry: Mapping[str, Any], now: float) -> Guest:

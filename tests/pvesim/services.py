@@ -15,8 +15,10 @@ from pvesim.journal import NodeJournal
 from pvesim.limiter import ProtectedLimiter
 from pvesim.model import Cluster
 from pvesim.options import SimOptions
+from pvesim.pvestatd import StatusDaemon
 from pvesim.reqlog import RequestLog
 from pvesim.tasks import Task, TaskManager
+from pvesim.versions import NEWEST, PveVersion
 
 if TYPE_CHECKING:
     from pvesim.machine import Machine
@@ -31,10 +33,14 @@ class Services:
     auth: AuthService
     stop_event: threading.Event
     fingerprint: str
+    profile: PveVersion = NEWEST
+    """The Proxmox VE release being played: handlers ask its named flags (versions.py), never a version string."""
     tasks: TaskManager = field(init=False)
     journals: dict[str, NodeJournal] = field(init=False)
     limiter: ProtectedLimiter = field(init=False)
     faults: FaultInjector = field(init=False)
+    statd: StatusDaemon = field(init=False)
+    """pvestatd: the broadcast numbers of /cluster/resources, /nodes and pool members (runtime.Simulator starts it)."""
     reqlog: RequestLog | None = None
     machine: Machine | None = None
     """The terminal side (runtime.Simulator sets it once the state dir exists)."""
@@ -46,6 +52,7 @@ class Services:
         self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
         options = self.options
         self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms)
+        self.statd = StatusDaemon(self.cluster, options.stats_refresh, self.stop_event)
 
     def model_changed(self, vmid: int | None = None) -> None:
         """Call after changing a guest's state or config, so the files pct reads follow at once."""

@@ -2,7 +2,7 @@
 # The README's test command: every check, each in its own step, a summary at the end.
 # Exits non-zero when any step failed.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 bin=.venv/bin
 failed=()
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the simulator needs: bubblewrap runs each container in its own filesystem and
-# namespaces; the containers see the machine's /usr, so `sudo` (become in containers) comes from
-# the machine. Installed only when missing, and only where we are root with apt.
+# Debian packages the tests need: bubblewrap runs each simulated container in its own filesystem and
+# namespaces; the containers see the machine's /usr, so `sudo` (become in containers) comes from the
+# machine; shellcheck lets `ansible-test sanity` check the role's shell scripts (without it the
+# shellcheck test is skipped: "Required program shellcheck not found").
+# Installed only when missing, and only where we are root with apt.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 [ -x /usr/bin/python3 ] || missing+=(python3)  # Ansible modules run by the pve_lxc connection use the containers' /usr/bin/python3
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Run by the lxc_bootstrap role inside the container (/bin/sh -c): authorize SSH keys for a user.
 #   $1  "apply" to make the changes, "check" to only report them (check mode)
 #   $2  the user

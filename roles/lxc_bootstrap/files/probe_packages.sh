@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Run by the lxc_bootstrap role inside the container (/bin/sh -c): which of the packages are not
 # installed, by the package manager's own database (never by looking for a program: the
 # container's /usr/bin/python3 may come from elsewhere, and a package may be half removed).

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Run by the lxc_bootstrap role inside the container (/bin/sh -c): whether a service starts at
 # boot and runs now. Changes nothing.
 #   $1  the service manager: systemd or openrc

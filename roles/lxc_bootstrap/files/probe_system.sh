@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Run by the lxc_bootstrap role inside the container (/bin/sh -c): which distribution, package
 # manager and service manager it has. Changes nothing.
 #   $1  the package manager to use (apt, apk, dnf, yum, pacman), or "auto" to detect it
@@ -8,6 +9,8 @@ requested=$1
 release=/etc/os-release
 [ -r "$release" ] || release=/usr/lib/os-release
 # The file is shell syntax, but read it, do not run it; values are reduced to safe characters.
+# ASCII ranges on purpose: whatever else a value holds is removed by the last tr.
+# shellcheck disable=SC2018,SC2019
 field() {
     sed -n "s/^$1=//p" "$release" 2>/dev/null | head -n 1 | tr -d "\"'" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9._ -'
 }

@@ -5,13 +5,18 @@
 from __future__ import annotations
 
 from pvesim.router import RouteTable
+from pvesim.versions import NEWEST, PveVersion
 
 
-def build_routes() -> RouteTable:
-    """Every route the simulator serves (the contract test walks this table)."""
+def build_routes(profile: PveVersion = NEWEST) -> RouteTable:
+    """Every route the simulator serves for one release (the contract test walks this table).
+
+    Routes whose declaration changed between releases (parameters, `proxyto`, privileges) come from a
+    `routes(profile)` function of their module; the others are the same everywhere.
+    """
     from pvesim.api import access, cluster, lxc, lxc_status, network, nodes, pools, qemu, qemu_agent, snapshots, tasks, terminal
 
     return RouteTable(
-        access.ROUTES + cluster.ROUTES + nodes.ROUTES + network.ROUTES + lxc.ROUTES + lxc_status.ROUTES + tasks.ROUTES + pools.ROUTES
-        + qemu.ROUTES + qemu_agent.ROUTES + snapshots.ROUTES + terminal.ROUTES
+        access.ROUTES + cluster.ROUTES + nodes.routes(profile) + network.ROUTES + lxc.routes(profile) + lxc_status.ROUTES + tasks.ROUTES
+        + pools.ROUTES + qemu.ROUTES + qemu_agent.routes(profile) + snapshots.ROUTES + terminal.ROUTES
     )

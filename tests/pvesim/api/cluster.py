@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pvesim.api.common import node_usage, now, resource_entry
+from pvesim.api.common import now, resource_entry
 from pvesim.app import CallContext
-from pvesim.model import REPOID
+from pvesim.model import Node
 from pvesim.params import string
 from pvesim.router import Perm, Route
 
 
 def version(ctx: CallContext, params: dict[str, Any]) -> Any:
-    """`{"version","release","repoid"}`; no `console` key (datacenter.cfg has none, 3.1)."""
-    full = ctx.services.cluster.version
-    return {"version": full, "release": ".".join(full.split(".")[:2]), "repoid": REPOID}
+    """`{"version","release","repoid"}` of the release played (versions.py); no `console` key (datacenter.cfg has none, 3.1)."""
+    profile = ctx.services.profile
+    return {"version": profile.manager, "release": profile.release, "repoid": profile.repoid}
 
 
 def cluster_status(ctx: CallContext, params: dict[str, Any]) -> Any:
@@ -40,15 +40,32 @@ def cluster_status(ctx: CallContext, params: dict[str, Any]) -> Any:
     return result
 
 
+def node_stats(ctx: CallContext, node: Node, moment: float, can_audit: bool) -> dict[str, Any]:
+    """A node as API2Tools.pm `extract_node_stats` builds it from the broadcast (/cluster/resources and /nodes).
+
+    Usage (uptime, cpu, mem, disk) only for an online node and with Sys.Audit; the limits (maxcpu, maxmem,
+    maxdisk) and `level` whenever its broadcast exists, even once the node went offline.
+    """
+    entry: dict[str, Any] = {"id": f"node/{node.name}", "node": node.name, "type": "node", "status": "unknown"}
+    stats = ctx.services.statd.node(node, moment)
+    if stats is not None:
+        if node.online:
+            entry["status"] = "online"
+            if can_audit:
+                entry.update({key: stats[key] for key in ("uptime", "cpu", "mem", "disk")})
+        entry["level"] = ""
+        if can_audit:
+            entry.update({key: stats[key] for key in ("maxcpu", "maxmem", "maxdisk")})
+    if not node.online:
+        entry["status"] = "offline"
+    return entry
+
+
 def _node_entries(ctx: CallContext, moment: float, can_audit: bool) -> list[dict[str, Any]]:
-    cluster = ctx.services.cluster
     result = []
-    for node in cluster.nodes.values():
-        entry: dict[str, Any] = {"id": f"node/{node.name}", "type": "node", "node": node.name, "status": "online" if node.online else "offline"}
-        # Nodes are always listed; their stats only with Sys.Audit on /nodes/<node> (extract_node_stats).
-        if node.online and can_audit:
-            entry.update(node_usage(node, cluster.guests_on(node.name), moment))
-            entry.update({"level": "", "cgroup-mode": 2})
+    for node in ctx.services.cluster.nodes.values():
+        entry = node_stats(ctx, node, moment, can_audit)
+        entry["cgroup-mode"] = 2  # static-info of the node, present whatever its state
         result.append(entry)
     return result
 
@@ -81,7 +98,8 @@ def resources(ctx: CallContext, params: dict[str, Any]) -> Any:
                 # Real PVE checks VM.Audit on /vms/<vmid>; privileges here are global, the filter stays honest.
                 if identity is None or not identity.has(("VM.Audit",)):
                     continue
-                result.append(resource_entry(guest, cluster.nodes[guest.node].online, moment, can_audit_pools))
+                stats = ctx.services.statd.guest(guest, moment)
+                result.append(resource_entry(guest, can_audit_pools, stats))
         if kind in (None, "node"):
             result.extend(_node_entries(ctx, moment, identity is not None and identity.has(("Sys.Audit",))))
         if kind in (None, "storage") and identity is not None and identity.has(("Datastore.Audit",)):

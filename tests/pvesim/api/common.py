@@ -9,8 +9,9 @@ from typing import Any
 
 from pvesim.app import CallContext
 from pvesim.lxcconfig import ct_conf_missing
-from pvesim.model import Guest, Node
+from pvesim.model import Guest
 from pvesim.params import ParamSpec, integer, string
+from pvesim.pvestatd import guest_usage
 
 NODE = string("node", optional=False, fmt="pve-node")
 VMID = integer("vmid", optional=False, minimum=100, maximum=999999999, fmt="pve-vmid")
@@ -34,22 +35,6 @@ def _optional(guest: Guest) -> dict[str, Any]:
     return extra
 
 
-def usage(guest: Guest, now: float) -> dict[str, Any]:
-    """cpu/mem/disk/net/disk-io/uptime of a guest; zeros while stopped (3.3, 3.5)."""
-    if not guest.running:
-        return {"cpu": 0, "mem": 0, "disk": 0, "uptime": 0, "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
-    uptime = guest.uptime(now)
-    result: dict[str, Any] = {
-        "cpu": guest.usage.cpu(now),
-        "mem": guest.usage.mem(guest.maxmem),
-        "disk": guest.usage.disk(guest.maxdisk),
-        "uptime": uptime,
-    }
-    # Counters use the exact running time so they grow between two reads in the same second.
-    result.update(guest.usage.counters(now - (guest.started_at or now)))
-    return result
-
-
 def ct_status(guest: Guest, now: float) -> dict[str, Any]:
     """One container as in `GET /nodes/{node}/lxc` and `status/current` (without `ha`, 3.5)."""
     entry: dict[str, Any] = {
@@ -63,7 +48,7 @@ def ct_status(guest: Guest, now: float) -> dict[str, Any]:
         "maxdisk": guest.maxdisk,
         "swap": 0,
     }
-    entry.update(usage(guest, now))
+    entry.update(guest_usage(guest, now))
     if guest.running:
         entry["pid"] = guest.pid
         entry.update({f"pressure{k}": 0 for k in ("cpusome", "cpufull", "iosome", "iofull", "memorysome", "memoryfull")})
@@ -73,49 +58,31 @@ def ct_status(guest: Guest, now: float) -> dict[str, Any]:
     return entry
 
 
-def ha_status(guest: Guest) -> dict[str, Any]:
-    """`ha` of status/current: {"managed":0} or {"managed":1,"group":...,"state":...} (3.5)."""
+def ha_status(ctx: CallContext, guest: Guest) -> dict[str, Any]:
+    """`ha` of status/current: {"managed":0} or {"managed":1,"state":...} plus `group` on older releases
+    (pve-ha-manager Config.pm `get_service_status`; versions.py `ha_status_group`)."""
     if guest.ha is None:
         return {"managed": 0}
     result: dict[str, Any] = {"managed": 1, "state": guest.ha.state}
-    if guest.ha.group:
+    if guest.ha.group and ctx.services.profile.ha_status_group:
         result["group"] = guest.ha.group
     return result
 
 
-def resource_entry(guest: Guest, node_online: bool, now: float, show_pool: bool) -> dict[str, Any]:
-    """A guest in `/cluster/resources`; `status: unknown` without stats when its node is offline (3.3)."""
+def resource_entry(guest: Guest, show_pool: bool, stats: dict[str, Any] | None) -> dict[str, Any]:
+    """A guest in `/cluster/resources` (3.3): the broadcast `stats` (pvestatd.py), or `status: unknown` without them
+    (none yet, or expired after its node went offline). `node`, `tags`, `lock`, `pool` and `hastate` are current."""
     entry: dict[str, Any] = {"id": f"{guest.kind}/{guest.vmid}", "vmid": guest.vmid, "node": guest.node, "type": guest.kind}
-    if not node_online:
+    if stats is None:
         entry["status"] = "unknown"
     else:
-        entry.update({
-            "status": guest.status, "name": guest.name, "template": guest.template,
-            "maxcpu": guest.cpus, "maxmem": guest.maxmem, "maxdisk": guest.maxdisk,
-        })
-        entry.update(usage(guest, now))
+        entry.update(stats)
     entry.update(_optional(guest))
     if guest.pool and show_pool:
         entry["pool"] = guest.pool
     if guest.ha is not None:
         entry["hastate"] = guest.ha.state
     return entry
-
-
-def node_usage(node: Node, guests: list[Guest], now: float) -> dict[str, Any]:
-    """Node cpu/mem/disk/uptime: a base load plus what its running guests use."""
-    running = [g for g in guests if g.running]
-    mem = int(node.memory * 0.08) + sum(int(g.maxmem * g.usage.mem_share) for g in running)
-    cpu = min(1.0, node.usage.cpu(now) * 0.2 + sum(g.usage.cpu_level * g.cpus for g in running) / max(node.cpus, 1))
-    return {
-        "cpu": round(cpu, 6),
-        "maxcpu": node.cpus,
-        "mem": min(mem, int(node.memory * 0.95)),
-        "maxmem": node.memory,
-        "disk": int(node.disk * node.usage.disk_share),
-        "maxdisk": node.disk,
-        "uptime": node.uptime(now),
-    }
 
 
 def now() -> float:

@@ -12,6 +12,7 @@ from pvesim.app import CallContext
 from pvesim.errors import die
 from pvesim.params import ParamSpec, boolean, integer, number, string
 from pvesim.router import Perm, Route
+from pvesim.versions import PveVersion
 
 VM_AUDIT = Perm("/vms/{vmid}", ("VM.Audit",))
 CONFIG_PRIVS = ("VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options")
@@ -33,7 +34,7 @@ def status_current(ctx: CallContext, params: dict[str, Any]) -> Any:
     with cluster.lock:
         guest = lxc_guest(ctx, params["vmid"])
         result = ct_status(guest, now())
-        result["ha"] = ha_status(guest)
+        result["ha"] = ha_status(ctx, guest)
     return result
 
 
@@ -58,14 +59,24 @@ def put_config(ctx: CallContext, params: dict[str, Any]) -> Any:
 
 
 def get_interfaces(ctx: CallContext, params: dict[str, Any]) -> Any:
-    """Running: lo first, then the configured and extra interfaces. Stopped or unknown: null (3.8)."""
+    """Running: lo first, then the configured and extra interfaces. Stopped or unknown: null (3.8).
+
+    Without `proxyto` (pve-container < 5.2.0) `ctx.node` is the answering node, so a CT on another node is
+    "unknown" here and gets null too, as LXC.pm `get_interfaces` does (`find_lxc_pid` fails -> `return if $@`).
+    """
     cluster = ctx.services.cluster
     with cluster.lock:
         guest = cluster.guest(params["vmid"])
         # No config check in the real handler: no pid on this node -> undef -> null.
         if guest is None or guest.kind != "lxc" or guest.node != ctx.node or not guest.running:
             return None
-        return network.interfaces(guest.config, guest.vmid, guest.extra_interfaces)
+        entries = network.interfaces(guest.config, guest.vmid, guest.extra_interfaces)
+    if not ctx.services.profile.interfaces_ip_addresses:
+        # Before pve-container 5.2.6 (5f9f011) only name, hwaddr and the last inet/inet6 were returned.
+        for entry in entries:
+            entry.pop("hardware-address", None)
+            entry.pop("ip-addresses", None)
+    return entries
 
 
 CONFIG_PUT_PARAMS: tuple[ParamSpec, ...] = (
@@ -120,5 +131,12 @@ ROUTES = (
         "PUT", "/nodes/{node}/lxc/{vmid}/config", put_config, params=CONFIG_PUT_PARAMS,
         perm=Perm("/vms/{vmid}", CONFIG_PRIVS, any_of=True), protected=True, proxyto="node",
     ),
-    Route("GET", "/nodes/{node}/lxc/{vmid}/interfaces", get_interfaces, params=NODE_VMID, perm=VM_AUDIT, protected=True, proxyto="node"),
 )
+
+
+def routes(profile: PveVersion) -> tuple[Route, ...]:
+    """The container routes; `/interfaces` has `proxyto` only from pve-container 5.2.0 (8b967af, fix #5674)."""
+    return ROUTES + (
+        Route("GET", "/nodes/{node}/lxc/{vmid}/interfaces", get_interfaces, params=NODE_VMID, perm=VM_AUDIT, protected=True,
+              proxyto="node" if profile.interfaces_proxyto else None),
+    )

@@ -19,8 +19,9 @@ TYPES = ("qemu", "lxc", "storage")
 def _members(ctx: CallContext, pool: Pool, kind: str | None) -> list[dict[str, Any]]:
     cluster = ctx.services.cluster
     moment = now()
+    statd = ctx.services.statd
     return [
-        resource_entry(g, cluster.nodes[g.node].online, moment, True)
+        resource_entry(g, True, statd.guest(g, moment))
         for g in cluster.guests.values()
         if g.pool == pool.poolid and kind in (None, g.kind)
     ]

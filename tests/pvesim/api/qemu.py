@@ -63,7 +63,7 @@ def vm_status(ctx: CallContext, params: dict[str, Any]) -> Any:
             result.update({"running-machine": RUNNING_MACHINE, "running-qemu": RUNNING_QEMU})
         if guest.agent:
             result["agent"] = 1
-        result["ha"] = ha_status(guest)
+        result["ha"] = ha_status(ctx, guest)
     return result
 
 

@@ -11,9 +11,7 @@ from pvesim.api.common import NODE_VMID, now
 from pvesim.api.qemu import qemu_guest
 from pvesim.app import CallContext
 from pvesim.router import Perm, Route
-
-# Read-only agent commands need either agent privilege (any); the read-only token has neither -> 403.
-AGENT_AUDIT = Perm("/vms/{vmid}", ("VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"), any_of=True)
+from pvesim.versions import PveVersion
 
 
 def network_get_interfaces(ctx: CallContext, params: dict[str, Any]) -> Any:
@@ -25,9 +23,12 @@ def network_get_interfaces(ctx: CallContext, params: dict[str, Any]) -> Any:
         return {"result": guestagent.network_interfaces(guest, now())}
 
 
-ROUTES = (
-    Route(
-        "GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", network_get_interfaces,
-        params=NODE_VMID, perm=AGENT_AUDIT, protected=True, proxyto="node",
-    ),
-)
+def routes(profile: PveVersion) -> tuple[Route, ...]:
+    """PVE 9: either agent privilege (any); PVE 8: `VM.Monitor` (qemu-server b92a40ce). The read-only token has none -> 403."""
+    privs = profile.guest_agent_privs
+    return (
+        Route(
+            "GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", network_get_interfaces,
+            params=NODE_VMID, perm=Perm("/vms/{vmid}", privs, any_of=len(privs) > 1), protected=True, proxyto="node",
+        ),
+    )

@@ -44,8 +44,16 @@ def _start(ctx: CallContext, terminal: Terminal, command: ShellCommand, task_typ
     return {"user": ctx.authid, "ticket": terminal.ticket, "port": terminal.port, "upid": terminal.task.upid}
 
 
+def require_user_not_token(ctx: CallContext) -> None:
+    """Before pve-manager 9.0.13 (49395b74) the node termproxy and vncwebsocket began with
+    `verify_username($rpcenv->get_user())`, which a token id fails: a plain 500 (versions.py `termproxy_allows_tokens`)."""
+    if not ctx.services.profile.termproxy_allows_tokens and ctx.identity is not None and ctx.identity.tokenid is not None:
+        raise die(f"value '{ctx.authid}' does not look like a valid user name")
+
+
 def node_termproxy(ctx: CallContext, params: dict[str, Any]) -> Any:
     """`{user, ticket, port, upid}`; what runs depends on the caller (root@pam exactly: a root shell, 4.1)."""
+    require_user_not_token(ctx)
     machine = ctx.services.require_machine()
     cluster = ctx.services.cluster
     name = params["node"]
@@ -131,6 +139,7 @@ def _session_fault(ctx: CallContext, terminal: Terminal) -> SessionFault | None:
 
 def node_vncwebsocket(ctx: CallContext, params: dict[str, Any]) -> Any:
     """The node terminal's websocket."""
+    require_user_not_token(ctx)
     return _websocket(ctx, f"/nodes/{params['node']}", params["port"], params["vncticket"])
 
 

@@ -12,6 +12,8 @@ Supported: --no-pager, -o/--output short|short-unix|cat|json, -n/--lines [N], -u
 `.service` added when no suffix, globs), -t/--identifier, -f/--follow, -S/--since, -U/--until
 (`@EPOCH`, `YYYY-MM-DD[ HH:MM[:SS]]`, now/today/yesterday, `-5min`), --show-cursor,
 --after-cursor, -c/--cursor, -r/--reverse, -q/--quiet, --no-hostname; -e, -b, -a, -l, -x are accepted and ignored.
+Cursors, `-n` with a cursor, inclusive `--until`, `-- Boot <id> --` and `-- No entries --` follow systemd 257
+(journalctl-show.c); the REST journal (pvesim/journal.py) uses this file's cursor functions too.
 """
 from __future__ import annotations
 
@@ -166,10 +168,69 @@ def unit_matches(patterns: list[str], unit: str | None) -> bool:
     return False
 
 
+_ID128 = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"\s*[+-]?(?:0[xX])?([0-9a-fA-F]+)")
+
+
+def parse_cursor(text: str) -> dict[str, str] | None:
+    """The cursor's fields as sd_journal_seek_cursor() reads them; None where it fails with EINVAL.
+
+    Words are `;`-separated `<letter>=<value>`; `s`/`b` must be 128-bit ids, `i`/`m`/`t`/`x` hex numbers
+    (sscanf "%llx": a hex prefix is enough), other letters are ignored; a cursor needs `s` and `i`, or `b`
+    and `m`, or `t` (systemd sd-journal.c `sd_journal_seek_cursor`). Hex values come back normalised.
+    """
+    if not text:
+        return None
+    fields: dict[str, str] = {}
+    for word in text.split(";"):
+        if len(word) < 2 or word[1] != "=":
+            return None
+        key, value = word[0], word[2:]
+        if key in "sb":
+            if not _ID128.fullmatch(value):
+                return None
+            fields[key] = value.replace("-", "").lower()
+        elif key in "imtx":
+            match = _HEX.match(value)
+            if not match:
+                return None
+            fields[key] = f"{int(match.group(1), 16):x}"
+    if not (("s" in fields and "i" in fields) or ("b" in fields and "m" in fields) or "t" in fields):
+        return None
+    return fields
+
+
+def at_or_after(location: dict[str, str], seq: int, ts: float, cursor: str) -> bool:
+    """Whether the entry (its seqnum, realtime and own cursor) lies at or after a seek location.
+
+    Like sd-journal: by seqnum within the same seqnum id, else by monotonic time within the same boot,
+    else by realtime; a location with nothing comparable is the head (every entry is after it).
+    """
+    own = parse_cursor(cursor) or {}
+    if "s" in location and "i" in location and location["s"] == own.get("s"):
+        return seq >= int(location["i"], 16)
+    if "b" in location and "m" in location and location["b"] == own.get("b") and "m" in own:
+        return int(own["m"], 16) >= int(location["m"], 16)
+    if "t" in location:
+        return int(ts * 1e6) >= int(location["t"], 16)
+    return True
+
+
+def is_cursor_of(location: dict[str, str], cursor: str) -> bool:
+    """sd_journal_test_cursor(): every field of the location equals the entry's."""
+    own = parse_cursor(cursor) or {}
+    return all(own.get(key) == value for key, value in location.items())
+
+
+def boot_of(cursor: str) -> str | None:
+    """The boot id inside an entry's cursor (`b=`)."""
+    return (parse_cursor(cursor) or {}).get("b")
+
+
 def cursor_seq(cursor: str) -> int | None:
     """The sequence number inside a cursor (`i=<hex>`)."""
-    match = re.search(r"(?:^|;)i=([0-9a-f]+)(?:;|$)", cursor)
-    return int(match.group(1), 16) if match else None
+    fields = parse_cursor(cursor) or {}
+    return int(fields["i"], 16) if "i" in fields else None
 
 
 def hostname_of(config: dict[str, Any]) -> str:
@@ -235,30 +296,82 @@ class JournalFile:
         return entries
 
 
-def select(entries: list[dict[str, Any]], opts: Options) -> list[dict[str, Any]]:
-    """Apply cursor, time, unit and identifier filters, then `-n`."""
-    start_seq = None
-    inclusive = False
-    if opts.after_cursor:
-        start_seq = cursor_seq(opts.after_cursor)
-    elif opts.cursor:
-        start_seq, inclusive = cursor_seq(opts.cursor), True
-    chosen = []
+@dataclass
+class Selection:
+    """What journalctl shows: the entries, and the entry it is positioned on afterwards (for --show-cursor)."""
+
+    shown: list[dict[str, Any]]
+    position: dict[str, Any] | None
+
+
+def _matches(entry: dict[str, Any], opts: Options) -> bool:
+    if not unit_matches(opts.units, entry.get("unit")):
+        return False
+    return not opts.identifiers or entry.get("ident") in opts.identifiers
+
+
+def select(entries: list[dict[str, Any]], opts: Options) -> Selection:
+    """journalctl's choice of entries (systemd 257 journalctl-show.c `setup_event_source`/`show`).
+
+    Filters narrow what navigation sees. A cursor seeks to the first entry at or after it: `--cursor` shows
+    from there, `--after-cursor` skips that entry only when it is the cursor's own; then `-n N` means the
+    first N. Without a cursor `-n N` means the last N before `--until` (inclusive) that are not older
+    than `--since`. An invalid cursor raises UsageError("Failed to seek to cursor: Invalid argument").
+    """
+    matching = [e for e in entries if _matches(e, opts)]
+    given = opts.cursor or opts.after_cursor
+    if given is not None:
+        location = parse_cursor(given)
+        if location is None:
+            raise UsageError("Failed to seek to cursor: Invalid argument")
+        start = next((i for i, e in enumerate(matching) if at_or_after(location, int(e.get("seq", 0)), float(e.get("ts", 0)),
+                                                                       str(e.get("cursor", "")))), len(matching))
+        position = matching[start] if start < len(matching) else (matching[-1] if matching else None)
+        if opts.after_cursor and start < len(matching) and is_cursor_of(location, str(matching[start].get("cursor", ""))):
+            start += 1
+        chosen = [e for e in matching[start:] if _in_range(e, opts)]
+        if opts.lines is not None:
+            chosen = chosen[:opts.lines]
+    else:
+        chosen = [e for e in matching if _in_range(e, opts)]
+        if opts.lines is not None:
+            chosen = chosen[-opts.lines:] if opts.lines else []
+        position = None
+    if opts.reverse:
+        chosen.reverse()
+    if chosen:
+        position = chosen[-1]
+    return Selection(chosen, position)
+
+
+def _in_range(entry: dict[str, Any], opts: Options) -> bool:
+    ts = float(entry.get("ts", 0))
+    # --until is inclusive in journalctl (`if (usec > arg_until) break;`).
+    return (opts.since is None or ts >= opts.since) and (opts.until is None or ts <= opts.until)
+
+
+def output_lines(entries: list[dict[str, Any]], opts: Options, hostname: str, previous_boot: str | None = None) -> list[str]:
+    """Rendered entries with `-- Boot <id> --` before the first entry of each later boot (not with -q)."""
+    lines = []
     for entry in entries:
-        seq = int(entry.get("seq", 0))
-        if start_seq is not None and (seq < start_seq or (seq == start_seq and not inclusive)):
-            continue
-        ts = float(entry.get("ts", 0))
-        if (opts.since is not None and ts < opts.since) or (opts.until is not None and ts > opts.until):
-            continue
-        if not unit_matches(opts.units, entry.get("unit")):
-            continue
-        if opts.identifiers and entry.get("ident") not in opts.identifiers:
-            continue
-        chosen.append(entry)
-    if opts.lines is not None:
-        chosen = chosen[-opts.lines:] if opts.lines else []
-    return list(reversed(chosen)) if opts.reverse else chosen
+        boot = boot_of(str(entry.get("cursor", "")))
+        if not opts.quiet and previous_boot is not None and boot is not None and boot != previous_boot:
+            lines.append(f"-- Boot {boot} --")
+        previous_boot = boot or previous_boot
+        lines.append(render(entry, opts, hostname))
+    return lines
+
+
+def show(entries: list[dict[str, Any]], opts: Options, hostname: str) -> tuple[list[str], Selection]:
+    """The whole non-follow output: entries, `-- No entries --`, `-- cursor: ...`; and the selection."""
+    selection = select(entries, opts)
+    lines = output_lines(selection.shown, opts, hostname)
+    if not selection.shown and not opts.quiet and not opts.follow:
+        lines.append("-- No entries --")
+    if opts.show_cursor and not opts.follow and selection.position is not None:
+        # The cursor of the entry journalctl is positioned on: the last shown one, else the cursor's own entry.
+        lines.append(f"-- cursor: {selection.position.get('cursor')}")
+    return lines, selection
 
 
 def _write(out: IO[str], text: str) -> None:
@@ -269,35 +382,30 @@ def run(opts: Options, config: dict[str, Any], out: IO[str]) -> int:
     """Print the selection, then follow when asked; returns the exit status."""
     journal = JournalFile(str(config.get("journal", "/var/log/journal.jsonl")))
     hostname = hostname_of(config)
-    shown = select(journal.read_new(), opts)
-    for entry in shown:
-        _write(out, render(entry, opts, hostname))
-    last = shown[-1].get("cursor") if shown and not opts.reverse else (shown[0].get("cursor") if shown else None)
-    if not shown and not opts.quiet and not opts.follow:
-        _write(out, "-- No entries --")
-    if opts.show_cursor and not opts.follow:
-        # journalctl prints the cursor of its current entry: the given one when nothing newer came.
-        cursor = last or opts.after_cursor or opts.cursor
-        if cursor:
-            _write(out, f"-- cursor: {cursor}")
+    lines, selection = show(journal.read_new(), opts, hostname)
+    for line in lines:
+        _write(out, line)
     out.flush()
     if not opts.follow:
         return 0
-    return _follow(journal, opts, hostname, out, cursor_seq(str(last)) if last else None)
+    last = selection.position
+    return _follow(journal, opts, hostname, out, int(last.get("seq", 0)) if last else None,
+                   boot_of(str(last.get("cursor", ""))) if last else None)
 
 
-def _follow(journal: JournalFile, opts: Options, hostname: str, out: IO[str], last_seq: int | None) -> int:
-    follow_opts = Options(units=opts.units, identifiers=opts.identifiers, until=opts.until, output=opts.output, hostname=opts.hostname)
+def _follow(journal: JournalFile, opts: Options, hostname: str, out: IO[str], last_seq: int | None, boot: str | None) -> int:
+    follow_opts = Options(units=opts.units, identifiers=opts.identifiers, until=opts.until, output=opts.output, hostname=opts.hostname,
+                          quiet=opts.quiet)
     deadline = time.monotonic() + FOLLOW_MAX
     parent = os.getppid()
     while time.monotonic() < deadline and os.getppid() == parent:
         time.sleep(FOLLOW_POLL)
-        for entry in select(journal.read_new(), follow_opts):
-            seq = int(entry.get("seq", 0))
-            if last_seq is not None and seq <= last_seq:
-                continue
-            last_seq = seq
-            _write(out, render(entry, follow_opts, hostname))
+        new = [e for e in select(journal.read_new(), follow_opts).shown if last_seq is None or int(e.get("seq", 0)) > last_seq]
+        for line in output_lines(new, follow_opts, hostname, boot):
+            _write(out, line)
+        if new:
+            last_seq = int(new[-1].get("seq", 0))
+            boot = boot_of(str(new[-1].get("cursor", ""))) or boot
         out.flush()
     return 0
 
@@ -313,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         return run(opts, config, sys.stdout)
+    except UsageError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -22,8 +22,8 @@ from pvesim_client import Api
 
 @pytest.fixture(scope="session")
 def sim() -> Iterator[SimProcess]:
-    """The shared default-scenario simulator (short tasks). Tests that change state use their own vmids."""
-    with SimProcess("--task-seconds", "0.2") as process:
+    """The shared default-scenario simulator (short tasks, live resource numbers). Tests that change state use their own vmids."""
+    with SimProcess("--task-seconds", "0.2", "--stats-refresh", "0") as process:
         yield process
 
 

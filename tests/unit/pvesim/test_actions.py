@@ -19,7 +19,7 @@ UPID = re.compile(r"UPID:[a-zA-Z0-9-]+:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:[^:\s
 @pytest.fixture(scope="module")
 def slow() -> Iterator[Api]:
     """A simulator whose tasks take 1 s, to tell 'fails at once' from 'ran the full time'."""
-    with SimProcess("--task-seconds", "1.0", request_log=False) as process:
+    with SimProcess("--task-seconds", "1.0", "--stats-refresh", "0", request_log=False) as process:
         yield Api(process, "ticket")
 
 
@@ -111,15 +111,65 @@ def test_ha_managed_container(slow: Api) -> None:
     assert status["exitstatus"] == "OK" and time.monotonic() - started < 0.6
     assert slow.log(upid)[0] == "Requesting HA stop for CT 105"
     current = slow.data("/nodes/pve2/lxc/105/status/current")
-    # The task is done but the container follows later.
+    # The task is done but the container follows later: the CRM asks the LRM to stop it.
     assert current["status"] == "running"
-    assert current["ha"] == {"managed": 1, "state": "stopped", "group": "ha-group1"}
+    assert current["ha"] == {"managed": 1, "state": "request_stop"}  # no `group` since pve-ha-manager 5.0.7
     resource = next(r for r in slow.data("/cluster/resources", type="vm") if r["vmid"] == 105)
-    assert resource["hastate"] == "stopped"
+    assert resource["hastate"] == "request_stop"
     assert slow.wait_status("pve2", 105, "stopped") == "stopped"
+    # The LRM did the work with a task of its own, as root@pam.
+    lrm = [t for t in slow.data("/nodes/pve2/tasks", vmid=105, source="all") if t["type"] == "vzshutdown"]
+    assert lrm and lrm[0]["user"] == "root@pam" and lrm[0]["status"] == "OK"
+    assert slow.data("/nodes/pve2/lxc/105/status/current")["ha"] == {"managed": 1, "state": "stopped"}
     upid = slow.action("pve2", 105, "start")
     assert ":hastart:105:" in upid and slow.wait_task(upid)["exitstatus"] == "OK"
     assert slow.wait_status("pve2", 105, "running") == "running"
+
+
+def test_ha_shutdown_ignores_force_stop_and_fails_into_error(slow: Api) -> None:
+    slow.sim.control("POST", "guests/109", {"ha": True, "ignores_shutdown": True})
+    upid = slow.action("pve2", 109, "shutdown", timeout=1, forceStop=1)
+    assert slow.wait_task(upid)["exitstatus"] == "OK"  # the request itself always succeeds
+    deadline = time.monotonic() + 15
+    ha: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        ha = slow.data("/nodes/pve2/lxc/109/status/current")["ha"]
+        if ha["state"] == "error":
+            break
+        time.sleep(0.1)
+    # crm-command stop passes only the timeout; vm_shutdown without forceStop fails, the service goes to `error`.
+    assert ha == {"managed": 1, "state": "error"}
+    assert slow.data("/nodes/pve2/lxc/109/status/current")["status"] == "running"
+    failed = [t for t in slow.data("/nodes/pve2/tasks", vmid=109, source="all") if t["type"] == "vzshutdown"]
+    assert failed and failed[0]["status"] == "container did not stop"
+    # In `error` the CRM ignores requests; a hard stop request does not help either.
+    slow.wait_task(slow.action("pve2", 109, "stop"))
+    time.sleep(1.5)
+    assert slow.data("/nodes/pve2/lxc/109/status/current")["ha"]["state"] == "error"
+    refused = slow.post("/nodes/pve2/lxc/109/status/stop", data={"overrule-shutdown": 1})
+    assert refused.status_code == 400 and refused.json()["errors"] == {"overrule-shutdown": "Not applicable for HA resources."}
+    slow.sim.control("POST", "guests/109", {"ha": False, "ignores_shutdown": False})
+
+
+def test_ha_start_relocates_to_another_node(slow: Api) -> None:
+    slow.sim.control("POST", "guests/103", {"ha": {"relocate_to": "pve3"}})
+    upid = slow.action("pve2", 103, "start")
+    assert slow.wait_task(upid)["exitstatus"] == "OK"
+    assert slow.data("/nodes/pve2/lxc/103/status/current")["ha"]["state"] == "relocate"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        entry = next(r for r in slow.data("/cluster/resources", type="vm") if r["vmid"] == 103)
+        if entry["node"] == "pve3":
+            break
+        time.sleep(0.1)
+    assert entry["node"] == "pve3"
+    # The old node no longer has the container: status/current there is the config error.
+    gone = slow.get("/nodes/pve2/lxc/103/status/current")
+    assert gone.status_code == 500 and gone.reason == "Configuration file 'nodes/pve2/lxc/103.conf' does not exist"
+    assert slow.wait_status("pve3", 103, "running") == "running"
+    assert slow.data("/nodes/pve3/lxc/103/status/current")["ha"]["state"] == "started"
+    failed = [t for t in slow.data("/nodes/pve2/tasks", vmid=103, source="all") if t["type"] == "vzstart"]
+    assert failed and failed[0]["status"] == "startup for container '103' failed"
 
 
 def test_suspend_and_resume(ticket_api: Api) -> None:

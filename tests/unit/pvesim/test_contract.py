@@ -9,6 +9,7 @@ the test skips when it is not there. The simulator itself never reads it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,18 @@ import pytest
 from pvesim.api import build_routes
 from pvesim.params import ParamSpec
 from pvesim.router import Route
+from pvesim.versions import PROFILES
 from pvesim_client import Api
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-APIDATA = REPO_ROOT.parent / "shared" / "pve-api" / "apidata.json"
+# PVEOPS_APIDATA points elsewhere (a git worktree has no ../shared next to it).
+APIDATA = Path(os.environ.get("PVEOPS_APIDATA") or REPO_ROOT.parent / "shared" / "pve-api" / "apidata.json")
 
 pytestmark = pytest.mark.skipif(not APIDATA.is_file(), reason=f"{APIDATA} not available")
 
-ROUTES = build_routes().routes()
+# apidata.json is the pve-docs API viewer of April 2026: the routes of that time's release (9.1), not the newest.
+SCHEMA_PROFILE = PROFILES["9.1"]
+ROUTES = build_routes(SCHEMA_PROFILE).routes()
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +127,7 @@ LIVE_GETS = [
     ("/cluster/resources", "/cluster/resources", {}),
     ("/nodes", "/nodes", {}),
     ("/nodes/{node}/status", "/nodes/pve1/status", {}),
+    ("/nodes/{node}/time", "/nodes/pve2/time", {}),
     ("/nodes/{node}/lxc", "/nodes/pve1/lxc", {}),
     ("/nodes/{node}/lxc/{vmid}/status/current", "/nodes/pve1/lxc/100/status/current", {}),
     ("/nodes/{node}/lxc/{vmid}/status/current", "/nodes/pve3/lxc/110/status/current", {}),

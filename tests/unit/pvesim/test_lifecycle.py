@@ -76,4 +76,4 @@ def test_unknown_scenario_fails_cleanly(tmp_path: Path) -> None:
         sim.start()
         raise AssertionError("simulator started with a broken scenario")
     except RuntimeError as exc:
-        assert "unknown node 'pve9'" in str(exc)
+        assert "guest 100: node 'pve9': not a node of the scenario" in str(exc)

@@ -87,6 +87,9 @@ def test_node_journalctl_agrees_with_the_rest_journal(sim: SimProcess, api: Api)
                             capture_output=True, timeout=30, check=False)
     assert follow.stdout == b""  # no entry of that unit: nothing, and no "-- No entries --" with -f
     assert run(sim, "journalctl", "-u", "nothing-here").stdout == b"-- No entries --\n"
+    bad = run(sim, "journalctl", "--no-pager", "--after-cursor", "not-a-cursor", "-n", "3")
+    # journalctl's real answer to a cursor it cannot parse, not the whole journal.
+    assert (bad.returncode, bad.stdout, bad.stderr) == (1, b"", b"Failed to seek to cursor: Invalid argument\n")
 
 
 def test_syslog(api: Api, ro_api: Api) -> None:
@@ -100,10 +103,14 @@ def test_syslog(api: Api, ro_api: Api) -> None:
     assert mine["total"] == 1 and mine["data"][0]["t"].endswith("probe-syslog[7]: syslog probe")
     proxy = api.data("/nodes/pve2/syslog", service="pveproxy", limit=0)
     # systemd's own lines about the unit belong to it too (journalctl -u matches UNIT= as well).
-    assert len(proxy) <= 50 and all(" pveproxy[" in entry["t"] or "pveproxy.service" in entry["t"] for entry in proxy)
-    assert api.get("/nodes/pve2/syslog", service="none-such").json() == {"data": [{"n": 1, "t": "no content"}], "total": 1}
+    assert len(proxy) <= 50 and all(" pveproxy[" in entry["t"] or "pveproxy.service" in entry["t"] or entry["t"].startswith("-- Boot ")
+                                    for entry in proxy)
+    # journalctl's own line for an empty match (pve-common dump_journal's "no content" only when it prints nothing at all).
+    assert api.get("/nodes/pve2/syslog", service="none-such").json() == {"data": [{"n": 1, "t": "-- No entries --"}], "total": 1}
     today = time.strftime("%Y-%m-%d")
-    assert api.get("/nodes/pve2/syslog", since="2999-01-01").json()["data"] == [{"n": 1, "t": "no content"}]
+    assert api.get("/nodes/pve2/syslog", since="2999-01-01").json()["data"] == [{"n": 1, "t": "-- No entries --"}]
+    boots = [entry["t"] for entry in api.data("/nodes/pve2/syslog", limit=20) if entry["t"].startswith("-- Boot ")]
+    assert len(boots) == 1 and re.fullmatch(r"-- Boot [0-9a-f]{32} --", boots[0])
     assert api.get("/nodes/pve2/syslog", since=today, until="2999-01-01 00:00").json()["total"] > 0
     bad = api.get("/nodes/pve2/syslog", since="yesterday")
     assert bad.status_code == 400 and bad.json()["errors"] == {"since": "value does not match the regex pattern"}
@@ -123,12 +130,20 @@ def test_journalctl_options(argv: list[str], expected: dict[str, object]) -> Non
 
 
 def test_journalctl_selection() -> None:
-    entries = [{"seq": i, "cursor": f"s=a;i={i:x}", "ts": 1000.0 + i, "unit": unit, "ident": "x", "pid": None, "message": str(i)}
+    seqnum = "a" * 32
+    entries = [{"seq": i, "cursor": f"s={seqnum};i={i:x};t={int((1000.0 + i) * 1e6):x}", "ts": 1000.0 + i, "unit": unit, "ident": "x",
+                "pid": None, "message": str(i)}
                for i, unit in enumerate(["a.service", "b.service", "a.service", None, "pve-container@101.service"], 1)]
-    pick = journalctl.select
-    assert [e["seq"] for e in pick(entries, journalctl.parse_args(["-u", "a"]))] == [1, 3]
-    assert [e["seq"] for e in pick(entries, journalctl.parse_args(["-u", "pve-container@*"]))] == [5]
-    assert [e["seq"] for e in pick(entries, journalctl.parse_args(["--after-cursor", "s=a;i=2", "-n", "2"]))] == [4, 5]
-    assert [e["seq"] for e in pick(entries, journalctl.parse_args(["--since", "@1003"]))] == [3, 4, 5]
+
+    def pick(*argv: str) -> list[int]:
+        return [e["seq"] for e in journalctl.select(entries, journalctl.parse_args(list(argv))).shown]
+
+    assert pick("-u", "a") == [1, 3]
+    assert pick("-u", "pve-container@*") == [5]
+    # With a cursor, -n counts from it (the first N after it); without, from the end.
+    assert pick("--after-cursor", f"s={seqnum};i=2", "-n", "2") == [3, 4]
+    assert pick("-n", "2") == [4, 5]
+    assert pick("--since", "@1003") == [3, 4, 5]
+    assert pick("--until", "@1003") == [1, 2, 3]  # inclusive
     with pytest.raises(journalctl.UsageError):
         journalctl.parse_args(["--bogus"])

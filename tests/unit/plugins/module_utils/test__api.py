@@ -38,6 +38,7 @@ class FakeResponse:
         self.status_code = status
         self.reason = reason if reason is not None else ("OK" if status == 200 else "")
         self._raw = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        self.content = self._raw
         self.headers: dict[str, str] = {}
 
     def json(self) -> t.Any:
@@ -374,3 +375,37 @@ def test_fingerprint_mismatch_shows_the_real_fingerprint_as_pvenode_does() -> No
     assert _api.tls_error_message(config, cause) == (
         f"the certificate of https://pve:8006 does not match tls_fingerprint (its SHA-256 fingerprint is {':'.join(['0F'] * 32)}); "
         "check the fingerprint with `pvenode cert info` on the node")
+
+
+def test_597_is_retried_like_595_and_596() -> None:
+    client, session = make_client([login_ok(), FakeResponse(597, reason="Broken pipe"), ok([1])])
+    assert client.get("/nodes/pve2/lxc") == [1]
+    assert len(session.calls) == 3
+    client, _session = make_client([login_ok()] + [FakeResponse(597, reason="Broken pipe")] * 4)
+    with pytest.raises(NodeUnreachable):
+        client.get("/nodes/pve2/lxc")
+
+
+def test_an_empty_journal_answer_says_the_reader_refused() -> None:
+    client, _session = make_client([login_ok(), FakeResponse(200, raw=b"")])
+    with pytest.raises(ApiError) as info:
+        client.get("/nodes/pve1/journal", {"startcursor": "x"})
+    assert "the node's journal reader returned nothing: it refused the request" in str(info.value)
+    client, _session = make_client([login_ok(), FakeResponse(200, raw=b"")])
+    with pytest.raises(ApiError, match="the answer is not JSON"):
+        client.get("/version")
+
+
+def test_a_deadline_bounds_each_request_and_stops_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(_api.time, "monotonic", lambda: clock[0])
+    client, session = make_client([login_ok(), FakeResponse(503), ok([1])])
+    client.set_deadline(1002.5)
+    assert client.get("/cluster/resources") == [1]
+    assert all(call["timeout"][1] <= 2.5 for call in session.calls)  # never longer than what is left
+    clock[0] = 1003.0
+    with pytest.raises(PveTimeout, match="was not sent: the operation's time limit"):
+        client.get("/cluster/resources")
+    client.set_deadline(None)
+    session.answers.append(ok([2]))
+    assert client.get("/cluster/resources") == [2]
