@@ -147,19 +147,20 @@ def check_arguments(argv: t.Sequence[str], environment: t.Mapping[str, str], opt
 
 
 def container_argv(vmid: int, argv: t.Sequence[str], chdir: str | None = None,
-                   environment: t.Mapping[str, str] | None = None) -> list[str]:
+                   environment: t.Mapping[str, str] | None = None, keep_env: bool = False) -> list[str]:
     """The node-side argv that runs ``argv`` in container ``vmid`` (``pct exec``, §5).
 
     ``pct exec`` has no working directory or environment options, so a small ``sh`` inside
     the container changes directory and ``env`` sets variables; both receive the values as
-    arguments, never as shell text.
+    arguments, never as shell text. ``keep_env`` passes ``--keep-env 1`` (Proxmox VE 8.2 and later,
+    see _versions.PCT_KEEP_ENV): the node-side environment goes into the container whatever pct's default.
     """
     inner = list(argv)
     if environment:
         inner = ["env"] + [f"{validate_env_name(key)}={value}" for key, value in environment.items()] + inner
     if chdir is not None:
         inner = ["/bin/sh", "-c", 'cd "$1" || exit 1; shift; exec "$@"', "pveops-chdir", chdir] + inner
-    return ["pct", "exec", str(int(vmid)), "--"] + inner
+    return ["pct", "exec", str(int(vmid))] + (["--keep-env", "1"] if keep_env else []) + ["--"] + inner
 
 
 # A large script travels as a file and is removed once the program ran it.
@@ -176,7 +177,7 @@ class ContainerCommand:
 
 
 def container_command(vmid: int, nonce: str, argv: t.Sequence[str] | None = None, shell: str | None = None, executable: str = "/bin/sh",
-                      chdir: str | None = None, environment: t.Mapping[str, str] | None = None) -> ContainerCommand:
+                      chdir: str | None = None, environment: t.Mapping[str, str] | None = None, keep_env: bool = False) -> ContainerCommand:
     """``argv``, or ``shell`` run by ``executable``, in container ``vmid``; values that are too large are refused or moved.
 
     ``shell`` text up to SHELL_INLINE_MAX bytes is passed as ``executable -c TEXT``; larger text
@@ -188,10 +189,11 @@ def container_command(vmid: int, nonce: str, argv: t.Sequence[str] | None = None
         check_arguments([executable], environment)
         target = f"/tmp/.pveops-{nonce}.sh"
         inner = ["/bin/sh", "-c", _RUN_FILE, "pveops-script", target, executable]
-        return ContainerCommand(container_argv(vmid, inner, chdir, environment), Push(vmid, target), shell.encode("utf-8", "surrogateescape"))
+        return ContainerCommand(container_argv(vmid, inner, chdir, environment, keep_env), Push(vmid, target),
+                                shell.encode("utf-8", "surrogateescape"))
     words = [executable, "-c", shell] if shell is not None else list(argv or [])
     check_arguments(words, environment, "shell" if shell is not None else "argv")
-    return ContainerCommand(container_argv(vmid, words, chdir, environment))
+    return ContainerCommand(container_argv(vmid, words, chdir, environment, keep_env))
 
 
 # ---------------------------------------------------------------------------- output parsing

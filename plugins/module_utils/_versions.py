@@ -23,6 +23,10 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClie
 JOURNAL_UNIT_FILTER = (9, 2, 4)
 # pve-manager 9.0.13 (49395b74): an API token may open the node termproxy; before, a 500 from verify_username.
 TOKEN_NODE_SHELL = (9, 0, 13)
+# Proxmox VE 8.2: `pct exec --keep-env` (pve-container 5.0.9, 069553d, March 2024; 8.1 shipped 5.0.8, which knows no
+# such option and refuses it). Its default is still 1 ("FIXME: switch to default 0 with pve 9", pct.pm): asked for explicitly
+# where it exists, so the environment a command gets does not change when that default does.
+PCT_KEEP_ENV = (8, 2, 0)
 
 _CACHE: weakref.WeakKeyDictionary[ApiClient, tuple[int, ...]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()

@@ -263,6 +263,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import D
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import LOGIN_REQUIRED_MESSAGE, has_root_login
+from ansible_collections.pveops.proxmox.plugins.module_utils._versions import PCT_KEEP_ENV, supports
 
 
 def command_argv(params: dict[str, t.Any]) -> list[str] | None:
@@ -347,7 +348,7 @@ def main() -> None:
             stdin += "\n"
         nonce = secrets.token_hex(8)
         command = container_command(guest.vmid, nonce, argv, params["shell"] if argv is None else None, params["executable"],
-                                    params["chdir"], environment)
+                                    params["chdir"], environment, keep_env=supports(module.client, PCT_KEEP_ENV))
         start = datetime.datetime.now()
         outcome = run_capture(module.client, guest.node, command.argv, b"" if module.check_mode else stdin.encode("utf-8", "surrogateescape"),
                               timeout=params["timeout"], deadline=Deadline(params["timeout"] + TRANSFER_MARGIN),

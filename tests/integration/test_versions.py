@@ -98,3 +98,18 @@ def test_addresses_of_a_running_container_on_another_node(ansible: Ansible, prof
             assert ips[103] == [] and "container 103 on pve2 runs but GET .../interfaces answered null" in run.output
     finally:
         ansible.sim.control("POST", "guests/103", {"status": "stopped"})
+
+
+def test_exec_and_its_environment_on_every_release(ansible: Ansible, profile: PveVersion) -> None:
+    """`--keep-env 1` is passed where pct has it (8.2+); 8.1's pct would refuse it ("Unknown option: keep-env")."""
+    run = ansible.module("pve_lxc_exec", args(vmid=101, shell='printf "%s|%s|%s" "$HOME" "$LANG" "$container"'))
+    assert run.rc == 0, run.output
+    assert run.result["stdout"] == "/root|C.UTF-8|lxc"
+
+
+def test_token_only_exec_says_what_it_needs(ansible: Ansible, profile: PveVersion) -> None:
+    """Before 9.0.13 a token's termproxy is a raw 500 (`does not look like a valid user name`); every release gets our message."""
+    run = ansible.module("pve_lxc_exec", args(vmid=101, cmd="true"), auth="token")
+    assert run.rc != 0
+    assert "command execution needs a root@pam password login" in run.result["msg"]
+    assert "valid user name" not in run.output

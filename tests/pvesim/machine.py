@@ -35,8 +35,9 @@ class Machine:
     """Everything a terminal and `pct` need; one per simulator."""
 
     def __init__(self, state_dir: Path, options: SimOptions, cluster: Cluster, journals: dict[str, NodeJournal],
-                 tasks: TaskManager, signer: TicketSigner, stop_event: threading.Event) -> None:
+                 tasks: TaskManager, signer: TicketSigner, stop_event: threading.Event, pct_keep_env: bool = True) -> None:
         self.cluster = cluster
+        self.pct_keep_env = pct_keep_env
         self.journals = journals
         self.bwrap = resolve_bwrap(options.bwrap)
         self.ctfs = ContainerFs(state_dir)
@@ -49,7 +50,7 @@ class Machine:
     def start(self) -> None:
         """Create the node directories and tools, the container filesystems and state files; start the ticker."""
         for name, env in self.node_envs.items():
-            env.prepare(self.journals[name], self.ctfs, self.bwrap, self.pct_startup_ms)
+            env.prepare(self.journals[name], self.ctfs, self.bwrap, self.pct_startup_ms, self.pct_keep_env)
         with self.cluster.lock:
             count = sum(1 for g in self.cluster.guests.values() if g.kind == "lxc")
             self.ctfs.sync(self.cluster, create=count <= EAGER_LIMIT)

@@ -78,7 +78,7 @@ class NodeEnv:
         """PATH of the root shell: the sim bin dir first."""
         return f"{self.bin}:{STD_PATH}"
 
-    def prepare(self, journal: NodeJournal, ctfs: ContainerFs, bwrap: str | None, pct_startup_ms: float = 0.0) -> None:
+    def prepare(self, journal: NodeJournal, ctfs: ContainerFs, bwrap: str | None, pct_startup_ms: float = 0.0, pct_keep_env: bool = True) -> None:
         """Create the directories, write the rc file, install the tools and start the journal copy."""
         for directory in (self.home, self.tmp, self.bin):
             directory.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ class NodeEnv:
         tools.install("lxc-attach", self.bin / "lxc-attach", sys.executable, dict(containers, strip_env=["TMPDIR", NODE_ENV_VAR, "PVESIM_STATE_DIR"]))
         tools.install("lxc-info", self.bin / "lxc-info", sys.executable, containers)
         tools.install("pct", self.bin / "pct", sys.executable, dict(
-            containers, bwrap=bwrap, lxc_attach=str(self.bin / "lxc-attach"), startup_ms=pct_startup_ms))
+            containers, bwrap=bwrap, lxc_attach=str(self.bin / "lxc-attach"), startup_ms=pct_startup_ms, keep_env_option=pct_keep_env))
         tools.install("journalctl", self.bin / "journalctl", sys.executable, {"journal": str(self.journal_path), "hostname": name})
         self.journal_path.unlink(missing_ok=True)
         copy = JsonlJournal(self.journal_path)

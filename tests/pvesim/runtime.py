@@ -59,7 +59,8 @@ class Simulator:
         if options.request_log:
             services.reqlog = RequestLog(options.request_log)
         self.services = services
-        services.machine = Machine(self.state_dir, options, cluster, services.journals, services.tasks, auth.signer, self.stop_event)
+        services.machine = Machine(self.state_dir, options, cluster, services.journals, services.tasks, auth.signer, self.stop_event,
+                                   pct_keep_env=profile.pct_keep_env)
         services.machine.start()
         services.statd.start()
         app = ApiApp(services, build_routes(profile))

@@ -103,6 +103,12 @@ class PveVersion:
         return version_tuple(self.manager) >= (9, 2, 4)
 
     @property
+    def pct_keep_env(self) -> bool:
+        """`pct exec`/`pct enter` know `--keep-env`: pve-container 5.0.9 (069553d, "pct: add keep-env option"); before,
+        the option is unknown ("Unknown option: keep-env")."""
+        return version_tuple(self.container) >= (5, 0, 9)
+
+    @property
     def nested_login_race(self) -> bool:
         """Remote-node shells of root@pam nest `/bin/login -f root` under ssh, which Proxmox calls racy (vhangup):
         pve-manager 9.0.0 .. 9.1.x. The guard of 145642be (9.0.10) checked the wrong variable until bdd3685e (9.2.0).

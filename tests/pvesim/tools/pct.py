@@ -120,6 +120,10 @@ class Pct:
                 positional.append(arg)
         return positional, options, []
 
+    def _env_options(self) -> tuple[str, ...]:
+        """`--keep-env` exists from pve-container 5.0.9 on (069553d); older pct knows no option here."""
+        return ("keep-env",) if self.config.get("keep_env_option", True) else ()
+
     @staticmethod
     def _keep_env(command: str, options: dict[str, str]) -> bool:
         """`--keep-env`, default 1 ("FIXME: switch to default 0 with pve 9", pct.pm 232, 240)."""
@@ -130,7 +134,7 @@ class Pct:
 
     def cmd_exec(self, args: list[str]) -> int:
         """`pct exec <vmid> [--keep-env 0|1] -- <argv...>`: checks, then exec lxc-attach (pct.pm 238-253)."""
-        positional, options, extra = self._options("exec", args, ("keep-env",))
+        positional, options, extra = self._options("exec", args, self._env_options())
         if not positional:
             raise _usage_error("exec", "400 not enough arguments")
         keep_env = self._keep_env("exec", options)
@@ -143,7 +147,7 @@ class Pct:
 
     def cmd_enter(self, args: list[str]) -> int:
         """`pct enter <vmid> [--keep-env 0|1]`: lxc-attach without a command, i.e. root's shell (pct.pm 196-211)."""
-        positional, options, _extra = self._options("enter", args, ("keep-env",))
+        positional, options, _extra = self._options("enter", args, self._env_options())
         if not positional:
             raise _usage_error("enter", "400 not enough arguments")
         keep_env = self._keep_env("enter", options)
