@@ -172,11 +172,18 @@ def test_container_journal_and_messages_fallback(ansible: Ansible) -> None:
 
 
 def test_follow_returns_what_was_written_meanwhile(ansible: Ansible) -> None:
-    def write_later() -> None:
-        time.sleep(0.8)
-        ansible.sim.control("POST", "journal/pve3", {"lines": ["written during follow"], "identifier": "pveops-follow"})
+    sim = ansible.sim
+    sim.mark()
 
-    writer = threading.Thread(target=write_later)
+    def write_once_following() -> None:
+        # The follow has started once the module asked for the journal; a line written after that must come back.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                entry.get("method") == "GET" and str(entry.get("path", "")).endswith("/nodes/pve3/journal") for entry in sim.requests()):
+            time.sleep(0.05)
+        sim.control("POST", "journal/pve3", {"lines": ["written during follow"], "identifier": "pveops-follow"})
+
+    writer = threading.Thread(target=write_once_following)
     writer.start()
     started = time.monotonic()
     run = ansible.module("pve_node_logs", args(node="pve3", lines=1, follow=2), auth="readonly")
@@ -184,9 +191,30 @@ def test_follow_returns_what_was_written_meanwhile(ansible: Ansible) -> None:
     assert run.rc == 0, run.output
     assert any("written during follow" in line for line in run.result["lines"])
     assert time.monotonic() - started >= 2
-    container = ansible.module("pve_node_logs", args(vmid=101, lines=1, follow=2))
+
+    # In a container: lines appended to a file while the module follows it (written until the module returns).
+    log = sim.state_dir / "containers" / "101" / "rootfs" / "var" / "log" / "pveops-follow.log"
+    log.write_text("before\n")
+    done = threading.Event()
+
+    def append_until_done() -> None:
+        count = 0
+        while not done.wait(0.2) and count < 600:
+            count += 1
+            with log.open("a") as handle:
+                handle.write(f"appended {count}\n")
+
+    appender = threading.Thread(target=append_until_done)
+    appender.start()
+    try:
+        container = ansible.module("pve_node_logs", args(vmid=101, files=["/var/log/pveops-follow.log"], lines=1, follow=2))
+    finally:
+        done.set()
+        appender.join()
     assert container.rc == 0, container.output
-    assert len(container.result["lines"]) >= 2  # the last line, then what the running container logged meanwhile
+    lines = container.result["lines"]
+    # The last line when the tail started (lines: 1), then lines appended while it followed.
+    assert len(lines) >= 2 and all(line.startswith("appended ") for line in lines[1:]), lines
 
 
 def test_invalid_names_fail_clearly(ansible: Ansible) -> None:
