@@ -23,7 +23,7 @@ import typing as t
 
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import ConfigError, PermissionDenied, PveError
-from ansible_collections.pveops.proxmox.plugins.module_utils._exec import container_argv, run_capture, run_stream, validate_word
+from ansible_collections.pveops.proxmox.plugins.module_utils._exec import TRANSFER_MARGIN, ExecResult, container_argv, run_capture, run_stream, validate_word
 from ansible_collections.pveops.proxmox.plugins.module_utils._journal import (
     UNITS_CURSOR_PREFIX,
     UnitFilterMissing,
@@ -291,11 +291,25 @@ def terminal_lines(client: ApiClient, node: str, argv: t.Sequence[str], follow: 
     if follow > 0:
         lines, _rc = run_stream(client, node, argv, follow, deadline=deadline)
         return lines
-    result = run_capture(client, node, argv, timeout=int(deadline.remaining()) or 1, deadline=deadline)
+    result = capture(client, node, argv, deadline)
     if result.rc != 0:
         message = result.stderr.decode("utf-8", "replace").strip() or result.stdout.decode("utf-8", "replace").strip()
         raise PveError(f"{argv[0]} on node {node} failed with exit code {result.rc}: {message[:500]}")
     return result.stdout.decode("utf-8", "replace").splitlines()
+
+
+def capture(client: ApiClient, node: str, argv: t.Sequence[str], deadline: Deadline) -> ExecResult:
+    """Run a reading command with what is left of the operation's time (less the margin to fetch its output).
+
+    A command that is still reading when that time is up (``tail`` of a device or a FIFO never ends)
+    is stopped on the node and reported as such, not as a bare exit code 137.
+    """
+    seconds = max(1, int(deadline.remaining() - TRANSFER_MARGIN))
+    result = run_capture(client, node, argv, timeout=seconds, deadline=deadline)
+    if result.timed_out:
+        raise PveError(f"reading the logs on node {node} did not finish within {seconds} s and was stopped; a file that never ends "
+                       "(a device, a FIFO) cannot be read with lines, and growing files are read with follow")
+    return result
 
 
 def tail_argv(files: t.Sequence[str], lines: int, follow: bool) -> list[str]:
@@ -317,7 +331,7 @@ def container_logs(client: ApiClient, node: str, vmid: int, lines: int, services
         argv = container_argv(vmid, ["/bin/sh", "-c", _CONTAINER_JOURNAL_FOLLOW, "pveops-logs", str(lines)] + unit_args)
         return [line for line in terminal_lines(client, node, argv, follow, deadline) if not is_marker(line)], SOURCE_JOURNALCTL
     argv = container_argv(vmid, ["/bin/sh", "-c", _CONTAINER_JOURNAL, "pveops-logs", str(lines)] + unit_args)
-    result = run_capture(client, node, argv, timeout=int(deadline.remaining()) or 1, deadline=deadline)
+    result = capture(client, node, argv, deadline)
     stderr = result.stderr.decode("utf-8", "replace")
     source = SOURCE_MESSAGES if "pveops-source: messages" in stderr else SOURCE_JOURNALCTL
     if result.rc != 0:

@@ -81,6 +81,12 @@ options:
       - Keep reading new lines for this many seconds and return everything seen; V(0) returns a snapshot.
     type: float
     default: 0
+  timeout:
+    description:
+      - Seconds reading the logs may take, on top of O(follow). A command still reading then (C(tail) of a device or a FIFO never ends) is
+        stopped on the node and the module fails with a message that says so.
+    type: int
+    default: 120
 """
 
 EXAMPLES = r"""
@@ -167,9 +173,6 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveM
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
-OPERATION_TIMEOUT = 120.0
-
-
 def parse_time(value: str | None, option: str) -> int | None:
     """Epoch seconds from ``1732528800`` or ``2026-11-25 10:00[:00]`` (local time of the controller)."""
     if value is None or value == "":
@@ -198,6 +201,7 @@ def main() -> None:
             "services": {"type": "list", "elements": "str"},
             "files": {"type": "list", "elements": "str"},
             "follow": {"type": "float", "default": 0},
+            "timeout": {"type": "int", "default": 120},
         },
         required_one_of=[("node", "vmid", "name")],
         mutually_exclusive=[("services", "files"), ("cursor", "since")],
@@ -209,13 +213,14 @@ def main() -> None:
         if params["lines"] < 0:
             raise ConfigError(f"lines must not be negative, got {params['lines']}")
         bounded_number("follow", params["follow"], 0, MAX_SECONDS)
+        bounded_number("timeout", params["timeout"], 1, MAX_SECONDS, integer=True)
         services = validate_services(params["services"] or [])
         files = validate_files(params["files"] or [])
         since = parse_time(params["since"], "since")
         until = parse_time(params["until"], "until")
         cursor = check_cursor(params["cursor"]) if params["cursor"] else None
         lines, follow = params["lines"], params["follow"]
-        deadline = Deadline(OPERATION_TIMEOUT + follow + TRANSFER_MARGIN)
+        deadline = Deadline(params["timeout"] + follow + TRANSFER_MARGIN)
         client = module.client
         cluster = module.cluster()
         container = params["vmid"] is not None or params["name"] is not None

@@ -234,3 +234,10 @@ def test_invalid_names_fail_clearly(ansible: Ansible) -> None:
 def test_terminal_sources_need_root(ansible: Ansible) -> None:
     run = ansible.module("pve_node_logs", args(vmid=101), auth="readonly")
     assert run.rc != 0 and "this log source needs a root@pam password login" in run.result["msg"]
+
+
+def test_a_file_that_never_ends_is_stopped_with_a_reason(ansible: Ansible) -> None:
+    """issue 12 item 14: `tail` of a device never ends; it used to end after about 60 s as a bare "exit code 137"."""
+    run = ansible.module("pve_node_logs", args(vmid=101, files=["/dev/zero"], lines=5, timeout=3))
+    assert run.rc != 0
+    assert "did not finish within" in run.result["msg"] and "a file that never ends" in run.result["msg"], run.result["msg"]
