@@ -40,7 +40,7 @@ class Machine:
         self.bwrap = resolve_bwrap(options.bwrap)
         self.ctfs = ContainerFs(state_dir)
         self.node_envs = {name: NodeEnv(state_dir, node) for name, node in cluster.nodes.items()}
-        self.terminals = TerminalRegistry(tasks, signer, options.termproxy_timeout)
+        self.terminals = TerminalRegistry(tasks, signer, options.termproxy_timeout, journals)
         self.ticker = Ticker(cluster, journals, self.ctfs, stop_event)
 
     def start(self) -> None:

@@ -45,7 +45,8 @@ class Services:
         self.tasks = TaskManager(self.stop_event, self._task_event)
         self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
         options = self.options
-        self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms)
+        self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms, options.link,
+                                    options.nested_login_race)
 
     def model_changed(self, vmid: int | None = None) -> None:
         """Call after changing a guest's state or config, so the files pct reads follow at once."""
