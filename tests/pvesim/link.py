@@ -85,16 +85,25 @@ class LinkShaper:
     def stalled(self, side: str, now: float) -> bool:
         """Whether `side` ("recv": toward the client, "send": from the client) is stalled now.
 
-        Stall k (k >= 1) covers [k * every, k * every + stall) ms after the session started, so the
-        handshake and the first period are never stalled.
+        Every period of `every` ms after the session started ends with the stall: stall k (k >= 1)
+        covers [k * every - stall, k * every) ms.
         """
         settings = self.settings
         if settings.stall_ms <= 0 or settings.stall_side not in (side, "both"):
             return False
-        elapsed = (now - self.started) * 1000.0
-        if elapsed < settings.stall_every_ms:
-            return False
-        return elapsed % settings.stall_every_ms < settings.stall_ms
+        return self._stall_left(now) > 0
+
+    def _stall_left(self, now: float) -> float:
+        """Milliseconds until the current stall ends (0 when the link works now)."""
+        settings = self.settings
+        every = settings.stall_every_ms
+        position = ((now - self.started) * 1000.0) % every
+        return every - position if position >= every - settings.stall_ms else 0.0
+
+    def status(self, now: float) -> dict[str, Any]:
+        """`{"stalled": "recv"|"send"|"both"|None, "stall_left_ms": ms}` for GET /_sim/terminals."""
+        left = self._stall_left(now) if self.settings.stall_ms > 0 else 0.0
+        return {"stalled": self.settings.stall_side if left > 0 else None, "stall_left_ms": round(left, 1), "rate": self.settings.rate}
 
     def allowance(self, now: float) -> int | None:
         """Bytes that may go to the client now (None: no limit; 0 during a receive stall)."""
@@ -130,10 +139,9 @@ class LinkShaper:
         settings = self.settings
         waits: list[float] = []
         if settings.stall_ms > 0:
-            elapsed = (now - self.started) * 1000.0
             every = settings.stall_every_ms
-            phase = elapsed % every if elapsed >= every else elapsed - every
-            edge = settings.stall_ms - phase if 0 <= phase < settings.stall_ms else (every - phase if phase >= 0 else -phase)
+            position = ((now - self.started) * 1000.0) % every
+            edge = every - position if position >= every - settings.stall_ms else every - settings.stall_ms - position
             waits.append(max(edge, 0.0) / 1000.0)
         if pending and settings.rate > 0:
             waits.append(max(0.0, (self._burst / SLICES_PER_BURST - self._tokens) / settings.rate))

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from pvesim.errors import die
 from pvesim.journal import NodeJournal
+from pvesim.link import LinkShaper
 from pvesim.nodeshell import ShellCommand
 from pvesim.ptyproc import kill_session
 from pvesim.shellinput import ShellInputLog
@@ -90,6 +91,8 @@ class Terminal:
     """termproxy authenticated the client and started the program on the pty."""
     shell_started: bool = False
     """The ssh hop and login(1) are done: the shell (or login prompt) was exec'd (rootshell.LoginSteps)."""
+    link: LinkShaper | None = None
+    """The session's client link (set by termsession once the websocket runs)."""
     hangup: str | None = None
     """`nested-login-race` hit this session: "control" (one-shot) or "random"."""
     end: str = ""
@@ -110,6 +113,7 @@ class Terminal:
             "bytes_to_pty": self.stats.to_pty, "bytes_from_pty": self.stats.from_pty,
             "client_backlog": self.stats.client_backlog, "termproxy_backlog": self.stats.termproxy_backlog,
             "discarded": self.stats.discarded,
+            "link": self.link.status(time.monotonic()) if self.link is not None and self.state == "connected" else None,
         }
 
 

@@ -23,6 +23,7 @@ must cope with the real program:
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -30,6 +31,10 @@ BUFFER_SIZE = 4096
 """termproxy's ByteBuffer capacity: the buffer never holds more (4.4 steps 2 and 5)."""
 NUMBER_SCAN = 20
 """Without a `:` in the buffer, a number is discarded in steps of this many bytes."""
+
+SHORT_READ_MAX = 512
+CATCH_UP = 8
+"""--termproxy-short-reads: one loop iteration in this many, the pty takes all it can."""
 
 PtyWrite = Callable[[bytes], int]
 """A non-blocking pty write: returns how many bytes the pty accepted (0 = it would block)."""
@@ -150,6 +155,15 @@ class InputParser:
             self.remaining -= accepted
         return events
 
+    def read_socket(self, socket: bytearray, refill: Callable[[], int] = lambda: 0) -> int:
+        """termproxy's read loop (main.rs:389-407): read while the buffer has room and the socket has bytes; `refill`
+        lets the writer (pveproxy) put more into the socket meanwhile. Returns the bytes read."""
+        total = 0
+        while self.free and socket:
+            total += self.read(socket)
+            refill()
+        return total
+
     def feed(self, chunk: bytes) -> list[Event]:
         """Everything in `chunk` through reads of at most the free space, the pty accepting all (for tests and tools)."""
         source = bytearray(chunk)
@@ -195,3 +209,39 @@ class InputParser:
                 del self.buffer[:NUMBER_SCAN]
                 continue
             return None
+
+
+class ShortReads:
+    """`--termproxy-short-reads`: how much the pty takes in one termproxy loop iteration, like on a busy node.
+
+    Mostly a random 1..512 bytes, so termproxy's buffer stays partly full at random offsets and every
+    read is limited to a misaligned free space. One iteration in CATCH_UP the reader has caught up
+    and the pty takes all it can: with at most 512 bytes per iteration, termproxy would always refill
+    its buffer before the write loop reaches the buffer's end, so a header cut there would always be
+    completed in time and the quirk of process_queue could never show.
+    """
+
+    def __init__(self, seed: int | str) -> None:
+        self.rng = random.Random(seed)
+        self.left: int | None = None
+        self.exhausted = False
+        """The last iteration stopped because of the limit (termproxy loops again at once, not waiting for the pty)."""
+
+    def next_iteration(self) -> None:
+        """Draw the limit of the next loop iteration."""
+        self.left = None if self.rng.randrange(CATCH_UP) == 0 else self.rng.randint(1, SHORT_READ_MAX)
+        self.exhausted = False
+
+    def limit(self, write: PtyWrite) -> PtyWrite:
+        """`write` limited to what is left of this iteration's allowance."""
+        def limited(data: bytes) -> int:
+            if self.left is not None:
+                data = data[:self.left]
+                if not data:
+                    self.exhausted = True
+                    return 0
+            accepted = write(data)
+            if self.left is not None:
+                self.left -= accepted
+            return accepted
+        return limited

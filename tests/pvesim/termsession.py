@@ -48,7 +48,7 @@ from pvesim.link import LinkShaper
 from pvesim.ptyproc import PtyChild, kill_session
 from pvesim.pveproxy import ClientQueue, TermproxyConnection, WriteBufferFull
 from pvesim.shellinput import InputRecord
-from pvesim.termparse import AuthLineError, DataEvent, InputParser, NoteEvent, ResizeEvent
+from pvesim.termparse import AuthLineError, DataEvent, InputParser, NoteEvent, PtyWrite, ResizeEvent, ShortReads
 from pvesim.terminals import Terminal, TerminalRegistry
 from pvesim.tickets import TicketSigner
 
@@ -68,7 +68,6 @@ distant client they stay near the bandwidth-delay product. Bytes the kernel acce
 disconnect, the rest of pveproxy's queue does not, and a client's sends block only when the
 simulator's receive buffer is full: with multi-MiB loopback buffers neither would show.
 """
-SHORT_READ_MAX = 512
 OK_MERGE_WAIT = 0.3
 """When `OK` is held back to share a frame with the first output, it goes alone after this long."""
 DROP_WINDOW = 0.3
@@ -126,7 +125,7 @@ class TermSession:
         self.dropped = False
         self.rng = random.Random()
         seed = faults.settings()["seed"]
-        self.short_reads = random.Random(f"{seed}:{terminal.id}") if options.short_reads else None
+        self.short_reads = ShortReads(f"{seed}:{terminal.id}") if options.short_reads else None
         self.frames = wsframe.FrameReader()
         self.proxy = TermproxyConnection(options.socket_bytes)
         self.parser = InputParser()
@@ -142,7 +141,6 @@ class TermSession:
         self.held: list[bytes] = []
         self.held_since = 0.0
         self.pty_blocked = False
-        self.budget_spent = False
         self.backlogged = False
         """The last flush left bytes behind (socket full or link throttled): pveproxy has a write pending."""
         self.started_fd: int | None = None
@@ -161,6 +159,9 @@ class TermSession:
         """Serve the websocket until either side ends; always release the terminal and end its task."""
         terminal = self.terminal
         terminal.started.set()
+        # The link's stall schedule counts from here (after the 101).
+        self.shaper = LinkShaper(self.faults.link, time.monotonic())
+        terminal.link = self.shaper
         self.sock = sock
         if self.fault is not None and self.fault.drop_after is not None:
             self.drop_at = time.monotonic() + self.fault.drop_after
@@ -250,7 +251,8 @@ class TermSession:
             timeout = min(timeout, max(0.0, self.held_since + DROP_WINDOW - now))
         if self.drop_at is not None:
             timeout = min(timeout, max(0.0, self.drop_at - now))
-        if (self.cut_at is not None and not self.out) or self.budget_spent or (self.proxy.socket and self.parser.free):
+        limited = self.short_reads is not None and self.short_reads.exhausted and bool(self.parser.buffer)
+        if (self.cut_at is not None and not self.out) or limited or (self.proxy.socket and self.parser.free):
             timeout = 0.0  # termproxy's loop has work without waiting (main.rs:356-357)
         if self.proxy_fin and not self.proxy.wbuf:
             timeout = 0.0
@@ -360,10 +362,7 @@ class TermSession:
         """One iteration of termproxy's main loop (main.rs:355-470): socket -> buffer, auth line, pty out, pty in."""
         self.proxy.drain()
         finished = self.proxy_fin and not self.proxy.wbuf
-        got = 0
-        while self.parser.free and self.proxy.socket:
-            got += self.parser.read(self.proxy.socket)
-            self.proxy.drain()
+        got = self.parser.read_socket(self.proxy.socket, self.proxy.drain)
         if self.authing:
             line = self._ticket_line() if got else None
             if line is None:
@@ -438,25 +437,21 @@ class TermSession:
             self.faults.annotate(self.fault.record, session=terminal.id)
 
     def _write_pty(self) -> None:
-        """termproxy's pty write loop; with --termproxy-short-reads the pty takes at most 1..512 bytes this iteration."""
+        """termproxy's pty write loop; with --termproxy-short-reads the pty takes only what ShortReads allows."""
         child = self.child
         assert child is not None
-        allowance = [self.short_reads.randint(1, SHORT_READ_MAX)] if self.short_reads is not None else None
-        self.pty_blocked = self.budget_spent = False
+        self.pty_blocked = False
 
-        def write(data: bytes) -> int:
-            if allowance is not None:
-                data = data[:allowance[0]]
-                if not data:
-                    self.budget_spent = True
-                    return 0
+        def to_pty(data: bytes) -> int:
             accepted = child.write(data)
             if accepted == 0:
                 self.pty_blocked = True
-            elif allowance is not None:
-                allowance[0] -= accepted
             return accepted
 
+        write: PtyWrite = to_pty
+        if self.short_reads is not None:
+            self.short_reads.next_iteration()
+            write = self.short_reads.limit(to_pty)
         for event in self.parser.write_to_pty(write):
             if isinstance(event, DataEvent):
                 self.terminal.stats.to_pty += len(event.data)
@@ -466,8 +461,6 @@ class TermSession:
                 child.resize(event.cols, event.rows)
             elif isinstance(event, NoteEvent):
                 self.registry.log(self.terminal, event.text)
-        if not self.parser.buffer:
-            self.budget_spent = False
 
     def _check_started(self) -> None:
         """The login steps write one byte right before the exec (rootshell.LoginSteps)."""
