@@ -27,8 +27,10 @@ node home and saves it itself (on exit, on SIGHUP and when `exec` replaces it, b
 No file of the machine's /etc or /root is read: a login bash would read /etc/profile itself (and
 Debian's bash /etc/bash.bashrc even with --rcfile), so bash starts as `-bash` (a login shell) with
 `--noprofile --posix`: in POSIX mode an interactive bash sources $ENV, and that hook leaves POSIX
-mode (undoing the one option it leaves behind, inherit_errexit) before it reads the node's files,
-so the shell is a normal login bash before its first prompt and before it reads any input. (A
+mode and undoes what POSIX mode changed at start-up (inherit_errexit, HISTFILE ~/.sh_history,
+MAILCHECK 600) before it reads the node's files, so the shell is a normal login bash (same
+options and variables) before its first prompt, before it loads its history and before it reads
+any input. (A
 PROMPT_COMMAND from the environment would do too, but bash 5.2 then keeps PIPESTATUS empty.)
 dash gets its files through ENV too, so it is not a login shell: `$0` is `dash`.
 """
@@ -115,9 +117,10 @@ class RootLogin:
         profile = shlex.quote(str(self.etc / "profile"))
         login_files = ('if [ -f ~/.bash_profile ]; then . ~/.bash_profile; elif [ -f ~/.bash_login ]; then . ~/.bash_login; '
                        'elif [ -f ~/.profile ]; then . ~/.profile; fi')
+        leave_posix = ["set +o posix", "shopt -u inherit_errexit", "HISTFILE=~/.bash_history", "MAILCHECK=60", "unset ENV"]
         for name, lines in (
-            ("bash", ["set +o posix", "shopt -u inherit_errexit", "unset ENV", f". {profile}", login_files]),
-            ("rbash", ["set +o posix", "shopt -u inherit_errexit", "unset ENV", f". {profile}", login_files, "set -r"]),
+            ("bash", leave_posix + [f". {profile}", login_files]),
+            ("rbash", leave_posix + [f". {profile}", login_files, "set -r"]),
             ("dash", ["unset ENV", f". {profile}", "if [ -f ~/.profile ]; then . ~/.profile; fi"]),
         ):
             header = f"# pvesim: the start-up files a login {name} reads, from node {self.node}'s copies"
