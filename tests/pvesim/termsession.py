@@ -75,6 +75,8 @@ DROP_WINDOW = 0.3
 BUDGET_FLUSH = 5.0
 """An armed ws-drop (after N bytes) waits at most this long for those bytes to go out."""
 POLL_SLICE = 0.2
+INPUT_PASSES = 16
+"""termproxy loop iterations that only move input, per turn of the session loop (output waits in the pty meanwhile)."""
 LINK_REFRESH = 0.05
 """How often a session rereads the link settings (they can change through POST /_sim/faults)."""
 CLOSE_GRACE = 2.0
@@ -375,6 +377,13 @@ class TermSession:
         if self.child is not None:
             self._pump_pty()
             self._write_pty()
+            # termproxy's next iterations come at once (poll with timeout 0, main.rs:356-357) while its socket has data
+            # and the pty takes it: run a few input-only ones here instead of a whole turn of this loop each.
+            for _extra in range(INPUT_PASSES - 1):
+                if self.pty_blocked or not (self.proxy.socket and self.parser.free):
+                    break
+                self.parser.read_socket(self.proxy.socket, self.proxy.drain)
+                self._write_pty()
             if self.go_fd is not None:
                 # login(1) may flush now: what termproxy had buffered when it started the child was written (rootshell.py).
                 try:
