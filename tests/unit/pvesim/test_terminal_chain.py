@@ -110,7 +110,7 @@ def test_short_reads_keep_fixed_blocks_byte_exact() -> None:
 
 
 def test_output_not_yet_sent_is_dropped_when_the_shell_exits(csim: SimProcess, root: Api) -> None:
-    csim.set_faults(link_rate=200_000)
+    csim.set_faults(link_rate=100_000)
     with Term(root).connect() as term:
         term.login()
         term.read_until(PROMPT, 30)
@@ -120,14 +120,14 @@ def test_output_not_yet_sent_is_dropped_when_the_shell_exits(csim: SimProcess, r
         assert term.closed and not term.close_frame
         received = term.output[start:].count(b"X")
     entry = _session(csim, term)
-    # 3 MB left the shell at once; at 200 kB/s the client had a fraction when pveproxy dropped the rest.
+    # 3 MB left the shell at once; at 100 kB/s the client had a fraction when pveproxy dropped the rest.
     assert entry["end"] == "shell-exited" and entry["bytes_from_pty"] >= 3_000_000
     assert received < 1_500_000 and entry["discarded"] >= 1_000_000
     assert root.log(term.upid)[-2] == "error reading from pty: Input/output error (os error 5)"
 
 
 def test_output_is_queued_without_limit_while_the_client_is_slow(csim: SimProcess, root: Api) -> None:
-    csim.set_faults(link_rate=100_000)
+    csim.set_faults(link_rate=50_000)
     with Term(root).connect() as term:
         term.login()
         term.read_until(PROMPT, 30)
@@ -156,12 +156,12 @@ def test_link_rate_throttles_the_output(csim: SimProcess, root: Api) -> None:
 
 
 def test_a_send_side_stall_blocks_a_big_send(csim: SimProcess, root: Api) -> None:
-    csim.set_faults(link_stall_ms=4000, link_stall_every_ms=5000, link_stall_side="send")
+    csim.set_faults(link_stall_ms=6000, link_stall_every_ms=8000, link_stall_side="send")
     with Term(root).connect() as term:
         term.login()
         term.read_until(PROMPT, 30)
-        _wait_for(lambda: (link := _session(csim, term)["link"]) and link["stalled"] == "send" and link["stall_left_ms"] > 2500,
-                  "a send stall with 2.5 s left", 30)
+        _wait_for(lambda: (link := _session(csim, term)["link"]) and link["stalled"] == "send" and link["stall_left_ms"] > 4000,
+                  "a send stall with 4 s left", 30)
         before = _session(csim, term)["bytes_from_client"]
         term.ws.sock.settimeout(0.5)
         frame = b"0:65529:" + b"q" * 65529

@@ -118,7 +118,7 @@ def test_the_random_race_hits_only_nested_logins(tmp_path: Path) -> None:
 
 
 def test_login_flush_on_a_nested_login_loses_what_was_typed_during_ssh(tmp_path: Path) -> None:
-    with SimProcess("--scenario", _scenario(tmp_path, "9.0.5"), "--login-flush-input", "--ssh-latency-ms", "1000", request_log=False) as sim:
+    with SimProcess("--scenario", _scenario(tmp_path, "9.0.5"), "--login-flush-input", "--ssh-latency-ms", "2000", request_log=False) as sim:
         api = Api(sim, "ticket")
         with Term(api, "/nodes/pve2").connect() as term:  # 9.0.5: a nested login even without cmd
             term.login()
