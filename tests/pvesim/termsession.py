@@ -11,11 +11,12 @@ clients can tell the difference (pve-fidelity-audit.md S1-S3, S12):
   `TermproxyConnection`: pveproxy's write buffer over a socket of `--termproxy-socket-bytes`);
   termproxy reads it into its 4 KiB buffer and writes to the pty as main.rs does (termparse.py), so
   a message header cut by a full buffer is lost like on a node. `--termproxy-short-reads` lets the
-  pty take at most a random 1..512 bytes per loop iteration (a busy node), so the buffer stays
-  partly full and reads land at misaligned offsets. Nothing ever stops reading the client.
-* termproxy -> client: output is queued without limit (`ClientQueue`; pveproxy never stops reading
+  pty take only a random 1..512 bytes in most loop iterations (termparse.ShortReads: a busy node), so
+  the buffer stays partly full and reads land at misaligned offsets. Nothing stops reading the client.
+* termproxy -> client (termoutput.py): output is queued without limit (pveproxy never stops reading
   termproxy). Frames carry what pty reads returned (sizes randomised), `OK` sometimes shares its
   frame with the first output. The queue goes out through the link model (link.py: rate, stalls).
+* the program on the pty and the ssh/login steps before it: termchild.py, rootshell.py.
 * the end: when the shell exits (pty EIO) termproxy exits 1 and pveproxy's `client_do_disconnect`
   drops everything not yet accepted by the client's socket (`linger => 0`) and shuts the socket
   down (TLS close_notify only when nothing was pending, then TCP FIN); never a Close frame. When
@@ -28,9 +29,7 @@ close_notify), `nested-login-race` ends an ssh-hop session before its shell (roo
 """
 from __future__ import annotations
 
-import dataclasses
 import io
-import os
 import random
 import select
 import socket
@@ -45,9 +44,10 @@ from typing import Callable, NoReturn
 from pvesim import wsframe
 from pvesim.faults import FaultInjector, SessionFault
 from pvesim.link import LinkShaper
-from pvesim.ptyproc import PtyChild, kill_session
-from pvesim.pveproxy import ClientQueue, TermproxyConnection, WriteBufferFull
+from pvesim.pveproxy import TermproxyConnection, WriteBufferFull
 from pvesim.shellinput import InputRecord
+from pvesim.termchild import ShellChild
+from pvesim.termoutput import ClientOutput
 from pvesim.termparse import AuthLineError, DataEvent, InputParser, NoteEvent, PtyWrite, ResizeEvent, ShortReads
 from pvesim.terminals import Terminal, TerminalRegistry
 from pvesim.tickets import TicketSigner
@@ -57,9 +57,6 @@ FRAME_SIZES = (128 * 1024,) * 12 + (4096,) * 4 + (1024, 100, 7)
 """Pty read sizes to choose from: mostly termproxy's 4 KiB, sometimes tiny, so frame boundaries fall anywhere."""
 RECV_LIMIT = 256 * 1024
 """Client bytes taken per loop iteration (pveproxy reads greedily; this only keeps the loop turning)."""
-SEND_SLICE = 65536
-LINK_SLICE = 16384
-"""Bytes per send: one TLS record when the link is throttled, so the rate stays smooth."""
 SOCKET_BUFFER = 256 * 1024
 """SO_SNDBUF and SO_RCVBUF of a terminal socket (the kernel doubles them for its bookkeeping).
 
@@ -68,10 +65,6 @@ distant client they stay near the bandwidth-delay product. Bytes the kernel acce
 disconnect, the rest of pveproxy's queue does not, and a client's sends block only when the
 simulator's receive buffer is full: with multi-MiB loopback buffers neither would show.
 """
-OK_MERGE_WAIT = 0.3
-"""When `OK` is held back to share a frame with the first output, it goes alone after this long."""
-DROP_WINDOW = 0.3
-"""--drop-last-bytes: output is forwarded only after this long, and lost if the shell exits first."""
 BUDGET_FLUSH = 5.0
 """An armed ws-drop (after N bytes) waits at most this long for those bytes to go out."""
 POLL_SLICE = 0.2
@@ -79,7 +72,6 @@ INPUT_PASSES = 16
 """termproxy loop iterations that only move input, per turn of the session loop (output waits in the pty meanwhile)."""
 LINK_REFRESH = 0.05
 """How often a session rereads the link settings (they can change through POST /_sim/faults)."""
-CLOSE_GRACE = 2.0
 PVEPROXY_PID = 1342
 EIO_MESSAGE = "error reading from pty: Input/output error (os error 5)"
 AUTH_DENIED = "invalid authentication - 401 permission denied - invalid PVEVNC ticket"
@@ -107,23 +99,29 @@ class SessionOptions:
 
 
 class TermSession:
-    """Runs one session; use `takeover` as the HttpResponse's takeover callable."""
+    """One session on the socket pveproxy upgraded; `run` serves it (see make_takeover)."""
 
     def __init__(self, registry: TerminalRegistry, terminal: Terminal, signer: TicketSigner, stop_event: threading.Event,
-                 options: SessionOptions, faults: FaultInjector, fault: SessionFault | None = None) -> None:
+                 options: SessionOptions, faults: FaultInjector, fault: SessionFault | None, sock: socket.socket) -> None:
         self.registry = registry
         self.terminal = terminal
         self.signer = signer
         self.stop_event = stop_event
         self.options = options
-        self.drop_last_bytes = options.drop_last_bytes or (fault is not None and fault.kind == "lost-bytes")
         self.faults = faults
         self.fault = fault
-        # Payload bytes the client may still get before an armed drop; when they ran out (cut_at) the drop
-        # follows as soon as that output is flushed. drop_at: the moment of a random ws-drop.
-        self.budget = fault.after_bytes if fault is not None else None
-        self.cut_at: float | None = None
-        self.drop_at: float | None = None
+        self.sock = sock
+        now = time.monotonic()
+        # The link's stall schedule counts from here (after the 101).
+        self.link = LinkShaper(faults.link, now)
+        self.link_read = now
+        lost_bytes = options.drop_last_bytes or (fault is not None and fault.kind == "lost-bytes")
+        self.out = ClientOutput(sock, terminal.stats, self.link, lost_bytes, fault.after_bytes if fault is not None else None,
+                                self._disconnect)
+        if self.out.budget == 0:
+            self.out.cut_at = now
+        self.drop_at = now + fault.drop_after if fault is not None and fault.drop_after is not None else None
+        """The moment of a random ws-drop."""
         self.dropped = False
         self.rng = random.Random()
         seed = faults.settings()["seed"]
@@ -132,43 +130,23 @@ class TermSession:
         self.proxy = TermproxyConnection(options.socket_bytes)
         self.parser = InputParser()
         self.authing = True
-        self.child: PtyChild | None = None
+        self.child: ShellChild | None = None
         self.record: InputRecord | None = None
-        self.out = ClientQueue()
-        self.inflight: bytes | None = None
-        self.shaper = LinkShaper(faults.link, time.monotonic())
-        self.link_read = 0.0
-        self.ok_pending: bytes | None = None
-        self.ok_deadline = 0.0
-        self.held: list[bytes] = []
-        self.held_since = 0.0
         self.pty_blocked = False
-        self.backlogged = False
-        """The last flush left bytes behind (socket full or link throttled): pveproxy has a write pending."""
-        self.started_fd: int | None = None
-        self.go_fd: int | None = None
         self.reading = True
         """pveproxy still reads the client (not after a Close frame or a disconnect)."""
         self.proxy_fin = False
         """pveproxy shuts down its connection to termproxy once its write buffer is empty."""
         self.disconnected = False
         self.close_notify = True
-        self.sock: socket.socket | None = None
 
     # --- entry point ---------------------------------------------------------------------------------
 
-    def takeover(self, sock: socket.socket, rfile: io.BufferedIOBase, wfile: io.BufferedIOBase) -> None:
+    def run(self, rfile: io.BufferedIOBase) -> None:
         """Serve the websocket until either side ends; always release the terminal and end its task."""
         terminal = self.terminal
         terminal.started.set()
-        # The link's stall schedule counts from here (after the 101).
-        self.shaper = LinkShaper(self.faults.link, time.monotonic())
-        terminal.link = self.shaper
-        self.sock = sock
-        if self.fault is not None and self.fault.drop_after is not None:
-            self.drop_at = time.monotonic() + self.fault.drop_after
-        if self.budget == 0:
-            self.cut_at = time.monotonic()
+        terminal.link = self.link
         code, end = 0, "stopped"
         try:
             self._serve(rfile)
@@ -180,15 +158,13 @@ class TermSession:
             traceback.print_exc(file=sys.stderr)
             code, end = 1, "simulator-error"
         finally:
-            self._stop_child()
-            for fd in (self.started_fd, self.go_fd):
-                if fd is not None:
-                    os.close(fd)
+            if self.child is not None:
+                self.child.close(self.stop_event.is_set())
             self._disconnect()
             if self.dropped:
-                _lose_transport(sock)
+                _lose_transport(self.sock)
             else:
-                _shutdown_transport(sock, self.close_notify)
+                _shutdown_transport(self.sock, self.close_notify)
             terminal.exit_code = code
             terminal.end = "dropped" if self.dropped else end
             terminal.state = "done"
@@ -199,7 +175,6 @@ class TermSession:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def _serve(self, rfile: io.BufferedIOBase) -> None:
-        assert self.sock is not None
         self.sock.setblocking(False)
         for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
             try:
@@ -214,7 +189,7 @@ class TermSession:
             now = time.monotonic()
             self._refresh_link(now)
             self._check_drop(now)
-            if self.reading and not self.shaper.stalled("send", now):
+            if self.reading and not self.link.stalled("send", now):
                 data, eof = self._recv()
                 self._from_client(data)
                 if eof:
@@ -222,39 +197,30 @@ class TermSession:
             self._termproxy()
             if self.authing and time.monotonic() > auth_deadline:
                 raise SessionEnd(1, "failed reading ticket: timed out", "auth-failed")
-            self._timers()
-            self._flush(time.monotonic())
+            now = time.monotonic()
+            self.out.timers(now)
+            self.out.flush(now)
             self._update_stats()
             self._wait()
 
     def _wait(self) -> None:
-        assert self.sock is not None
         now = time.monotonic()
         poller = select.poll()
-        sock_mask = 0
-        if self.reading and not self.shaper.stalled("send", now):
-            sock_mask |= select.POLLIN
-        pending = bool(self.out) or self.inflight is not None
-        if pending and not self.disconnected and self.shaper.ready(now, self.out.size or 1) != 0:
+        sock_mask = select.POLLIN if self.reading and not self.link.stalled("send", now) else 0
+        if self.out.wants_to_send(now):
             sock_mask |= select.POLLOUT
         if sock_mask:
             poller.register(self.sock.fileno(), sock_mask)
-        if self.child is not None and self.child.master is not None:
-            poller.register(self.child.master, select.POLLIN | (select.POLLOUT if self.pty_blocked else 0))
-        if self.started_fd is not None:
-            poller.register(self.started_fd, select.POLLIN)
+        if self.child is not None and self.child.pty.master is not None:
+            poller.register(self.child.pty.master, select.POLLIN | (select.POLLOUT if self.pty_blocked else 0))
+        if self.child is not None and self.child.started_fd is not None:
+            poller.register(self.child.started_fd, select.POLLIN)
         timeout = POLL_SLICE
-        link_wait = self.shaper.wait(now, pending)
-        if link_wait is not None:
-            timeout = min(timeout, link_wait)
-        if self.ok_pending is not None:
-            timeout = min(timeout, max(0.0, self.ok_deadline - now))
-        if self.held:
-            timeout = min(timeout, max(0.0, self.held_since + DROP_WINDOW - now))
-        if self.drop_at is not None:
-            timeout = min(timeout, max(0.0, self.drop_at - now))
+        for wait in (self.out.wait(now), None if self.drop_at is None else max(0.0, self.drop_at - now)):
+            if wait is not None:
+                timeout = min(timeout, wait)
         limited = self.short_reads is not None and self.short_reads.exhausted and bool(self.parser.buffer)
-        if (self.cut_at is not None and not self.out) or limited or (self.proxy.socket and self.parser.free):
+        if (self.out.cut_at is not None and not self.out.pending) or limited or (self.proxy.socket and self.parser.free):
             timeout = 0.0  # termproxy's loop has work without waiting (main.rs:356-357)
         if self.proxy_fin and not self.proxy.wbuf:
             timeout = 0.0
@@ -262,12 +228,12 @@ class TermSession:
 
     def _refresh_link(self, now: float) -> None:
         if now - self.link_read >= LINK_REFRESH:
-            self.shaper.update(self.faults.link)
+            self.link.update(self.faults.link)
             self.link_read = now
 
     def _update_stats(self) -> None:
         stats = self.terminal.stats
-        stats.client_backlog = self.out.size + len(self.inflight or b"")
+        stats.client_backlog = self.out.pending
         stats.termproxy_backlog = self.proxy.in_flight
 
     # --- injected connection loss (ws-drop) --------------------------------------------------------------
@@ -278,7 +244,8 @@ class TermSession:
             return
         requested = self.terminal.drop_requested.is_set()
         due = self.drop_at is not None and now >= self.drop_at
-        spent = self.cut_at is not None and (not self.out or now >= self.cut_at + BUDGET_FLUSH)
+        cut_at = self.out.cut_at
+        spent = cut_at is not None and (not self.out.pending or now >= cut_at + BUDGET_FLUSH)
         if not (requested or due or spent):
             return
         if requested:
@@ -294,7 +261,6 @@ class TermSession:
 
     def _recv(self) -> tuple[bytes, bool]:
         """What the client sent so far (TLS records may hold more than one poll shows), bounded per call; EOF flag."""
-        assert self.sock is not None
         chunks: list[bytes] = []
         size = 0
         while size < RECV_LIMIT:
@@ -329,7 +295,7 @@ class TermSession:
                     self._pveproxy_error(str(exc))
                     return
             elif frame.opcode == wsframe.OP_PING:
-                self._queue(wsframe.encode(frame.payload, wsframe.OP_PONG))
+                self.out.control(wsframe.encode(frame.payload, wsframe.OP_PONG))
             elif frame.opcode == wsframe.OP_CLOSE:
                 # Both handles get push_shutdown: termproxy still receives what is buffered, then EOF; no Close
                 # frame is echoed (4.3, AnyEvent.pm:676-684).
@@ -355,10 +321,7 @@ class TermSession:
         self.reading = False
         self.proxy_fin = True
         self.proxy.drop_pending()
-        # The close_notify queued behind pending data never leaves either (Handle.pm stoptls + DESTROY).
-        self.close_notify = not self.out and self.inflight is None
-        self.terminal.stats.discarded += self.out.discard() + len(self.inflight or b"")
-        self.inflight = None
+        self.close_notify = self.out.discard()
 
     def _termproxy(self) -> None:
         """One iteration of termproxy's main loop (main.rs:355-470): socket -> buffer, auth line, pty out, pty in."""
@@ -384,15 +347,9 @@ class TermSession:
                     break
                 self.parser.read_socket(self.proxy.socket, self.proxy.drain)
                 self._write_pty()
-            if self.go_fd is not None:
-                # login(1) may flush now: what termproxy had buffered when it started the child was written (rootshell.py).
-                try:
-                    os.write(self.go_fd, b"G")
-                except OSError:
-                    pass  # the child is gone already
-                os.close(self.go_fd)
-                self.go_fd = None
-            self._check_started()
+            # login(1) may flush now: what termproxy had buffered when it started the child was written (rootshell.py).
+            self.child.release_login()
+            self.terminal.shell_started = self.child.check_started()
         if finished:
             raise SessionEnd(0, end="client-closed")
 
@@ -414,31 +371,20 @@ class TermSession:
             raise SessionEnd(1, AUTH_DENIED, "auth-failed")
 
     def _start_child(self) -> None:
+        """termproxy's `OK` and `run_pty` (main.rs:330-335); an ssh-hop session may be the nested-login race's."""
         terminal = self.terminal
         command = terminal.command
         assert command is not None
-        self._queue_ok()
-        steps = dataclasses.replace(command.steps)
+        self.out.queue_ok(time.monotonic())
+        hangup = None
         if command.ssh_hop:
             trigger = self.faults.nested_login_hangup(command.nested_login)
             if trigger is not None:
-                steps.hangup = f"Connection to {command.ip} closed."
+                hangup = f"Connection to {command.ip} closed."
                 terminal.hangup = trigger
                 self.faults.record("nested-login-race", "GET", terminal.request_path, terminal.authid, session=terminal.id,
                                    node=terminal.node, upid=terminal.task.upid if terminal.task else None, trigger=trigger)
-        started_read, steps.started_fd = os.pipe()
-        go_read = None
-        if steps.flush:
-            go_read, self.go_fd = os.pipe()
-            steps.go_fd = go_read
-        try:
-            self.child = PtyChild(command.argv, command.env, command.cwd, executable=command.executable, prelude=steps.run)
-        finally:
-            os.close(steps.started_fd)
-            if go_read is not None:
-                os.close(go_read)
-        os.set_blocking(started_read, False)
-        self.started_fd = started_read
+        self.child = ShellChild(command, hangup)
         terminal.child_started = True
         self.registry.track_session(self.child.pid)
         self.record = self.registry.inputs.open(terminal.node, terminal.authid, command.kind, terminal.vmid, session_id=terminal.id)
@@ -447,8 +393,8 @@ class TermSession:
 
     def _write_pty(self) -> None:
         """termproxy's pty write loop; with --termproxy-short-reads the pty takes only what ShortReads allows."""
-        child = self.child
-        assert child is not None
+        assert self.child is not None
+        child = self.child.pty
         self.pty_blocked = False
 
         def to_pty(data: bytes) -> int:
@@ -471,30 +417,11 @@ class TermSession:
             elif isinstance(event, NoteEvent):
                 self.registry.log(self.terminal, event.text)
 
-    def _check_started(self) -> None:
-        """The login steps write one byte right before the exec (rootshell.LoginSteps)."""
-        if self.started_fd is None:
-            return
-        try:
-            data = os.read(self.started_fd, 16)
-        except BlockingIOError:
-            return
-        if data:
-            self.terminal.shell_started = True
-        os.close(self.started_fd)
-        self.started_fd = None
-
     # --- termproxy -> client -----------------------------------------------------------------------------
 
-    def _queue_ok(self) -> None:
-        if not self.drop_last_bytes and self.rng.random() < 0.5:
-            self.ok_pending, self.ok_deadline = b"OK", time.monotonic() + OK_MERGE_WAIT
-        else:
-            self._queue_data(b"OK")
-
     def _pump_pty(self) -> None:
-        child = self.child
-        assert child is not None
+        assert self.child is not None
+        child = self.child.pty
         for _attempt in range(64):
             # termproxy reads the pty until EAGAIN into its buffer, then writes it to pveproxy, which
             # forwards what one TCP read returns (up to 128 KiB) as one frame (4.3, 4.4 step 8): frames
@@ -515,96 +442,15 @@ class TermSession:
                 return
             self._emit(bytes(chunk))
 
-    def _child_ended(self) -> NoReturn:
-        """termproxy's `error reading from pty` exit, and pveproxy's disconnect behind it.
-
-        What termproxy wrote before exiting reaches pveproxy; pveproxy writes it at once only if no write
-        toward the client was pending (Handle.pm `_drain_wbuf` without `_ww`), then drops the rest (`linger => 0`).
-        """
-        if self.held:
-            self.held.clear()  # read in the same iteration as the EIO: never written (4.4 step 8)
-        if self.ok_pending is not None:
-            self._queue_data(self.ok_pending)
-            self.ok_pending = None
-        if not self.backlogged:
-            self._flush(time.monotonic())
-        self._disconnect()
-        raise SessionEnd(1, EIO_MESSAGE, "shell-exited")
-
     def _emit(self, data: bytes) -> None:
         self.terminal.stats.from_pty += len(data)
-        if self.ok_pending is not None:
-            data, self.ok_pending = self.ok_pending + data, None
-        if self.drop_last_bytes:
-            if not self.held:
-                self.held_since = time.monotonic()
-            self.held.append(data)
-        else:
-            self._queue_data(data)
+        self.out.output(data, time.monotonic())
 
-    def _timers(self) -> None:
-        now = time.monotonic()
-        if self.ok_pending is not None and now >= self.ok_deadline:
-            self._queue_data(self.ok_pending)
-            self.ok_pending = None
-        if self.held and now >= self.held_since + DROP_WINDOW:
-            for data in self.held:
-                self._queue_data(data)
-            self.held.clear()
-
-    def _queue_data(self, data: bytes) -> None:
-        """Terminal output as one binary frame; with an armed drop only up to the byte budget (then nothing)."""
-        if self.budget is not None:
-            if self.cut_at is not None:
-                return
-            if len(data) >= self.budget:
-                data = data[:self.budget]
-                self.cut_at = time.monotonic()
-            self.budget -= len(data)
-            if not data:
-                return
-        self._queue(wsframe.encode(data))
-
-    def _queue(self, frame: bytes) -> None:
-        if not self.disconnected:
-            self.out.push(frame)
-
-    def _flush(self, now: float) -> None:
-        """Write what the link allows now; a slice the TLS layer could not take is retried as it is."""
-        self._send(now)
-        self.backlogged = bool(self.out) or self.inflight is not None
-
-    def _send(self, now: float) -> None:
-        assert self.sock is not None
-        while (self.out or self.inflight is not None) and not self.disconnected:
-            if self.inflight is None:
-                allowed = self.shaper.ready(now, self.out.size)
-                if allowed == 0:
-                    return
-                self.inflight = self.out.peek(SEND_SLICE if allowed is None else min(allowed, LINK_SLICE))
-            try:
-                sent = self.sock.send(self.inflight)
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                return
-            except OSError:
-                self._disconnect()
-                return
-            self.out.consume(sent)
-            self.shaper.spend(sent)
-            self.terminal.stats.to_client += sent
-            self.inflight = self.inflight[sent:] or None
-
-    # --- the end ------------------------------------------------------------------------------------------
-
-    def _stop_child(self) -> None:
-        child, self.child = self.child, None
-        if child is None:
-            return
-        stopping = self.stop_event.is_set()
-        # Closing the master hangs up the session: the shell gets SIGHUP like on a real node.
-        child.close(0.2 if stopping else CLOSE_GRACE)
-        if stopping:
-            kill_session(child.pid)
+    def _child_ended(self) -> NoReturn:
+        """termproxy's `error reading from pty` exit, and pveproxy's disconnect behind it (ClientOutput.last_output)."""
+        self.out.last_output(time.monotonic())
+        self._disconnect()
+        raise SessionEnd(1, EIO_MESSAGE, "shell-exited")
 
 
 def _lose_transport(sock: socket.socket) -> None:
@@ -641,4 +487,6 @@ def make_takeover(registry: TerminalRegistry, terminal: Terminal, signer: Ticket
                   options: SessionOptions, faults: FaultInjector,
                   fault: SessionFault | None = None) -> Callable[[socket.socket, io.BufferedIOBase, io.BufferedIOBase], None]:
     """The HttpResponse takeover for a vncwebsocket upgrade (with the session's injected fault, if any)."""
-    return TermSession(registry, terminal, signer, stop_event, options, faults, fault).takeover
+    def takeover(sock: socket.socket, rfile: io.BufferedIOBase, wfile: io.BufferedIOBase) -> None:
+        TermSession(registry, terminal, signer, stop_event, options, faults, fault, sock).run(rfile)
+    return takeover
