@@ -13,7 +13,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import websocket
 
+from pvesim.cli import build_parser, options_from_args
 from pvesim.harness import SimError, SimProcess
+from pvesim.link import LinkSettings
 from pvesim_client import Api
 from term_client import Term
 
@@ -202,3 +204,19 @@ def test_terminals_listing_and_the_input_record(csim: SimProcess, root: Api) -> 
     assert ended["end"] == "client-closed" and ended["ended"] >= ended["opened"]
     with pytest.raises(SimError, match="session must be a session id"):
         csim.control("GET", "/_sim/shell-input?session=x")
+
+
+def test_chain_options_from_the_command_line() -> None:
+    args = build_parser().parse_args([
+        "serve", "--termproxy-socket-bytes", "8192", "--termproxy-short-reads", "--link-rate", "1000000", "--link-stall-ms", "200",
+        "--link-stall-every-ms", "1000", "--link-stall-side", "send", "--login-flush-input", "--ssh-latency-ms", "50",
+        "--nested-login-race", "0.5", "--node-listeners",
+    ])
+    options = options_from_args(args)
+    assert (options.termproxy_socket_bytes, options.termproxy_short_reads, options.login_flush_input) == (8192, True, True)
+    assert options.link == LinkSettings(rate=1_000_000, stall_ms=200.0, stall_every_ms=1000.0, stall_side="send")
+    assert (options.ssh_latency_ms, options.nested_login_race, options.node_listeners) == (50.0, 0.5, True)
+    for bad in (["--link-stall-ms", "1000"], ["--termproxy-socket-bytes", "0"], ["--link-rate", "-5"], ["--nested-login-race", "2"]):
+        with pytest.raises(SystemExit) as exited:
+            options_from_args(build_parser().parse_args(["serve", *bad]))
+        assert exited.value.code == 2
