@@ -36,6 +36,8 @@ class CallContext:
     node: str
     """The node the call executes on: the `proxyto` node, else the local node."""
     request: HttpRequest
+    local: str = ""
+    """The node that answers the call (the node of the listener it arrived on, --node-listeners)."""
     total: int | None = None
     """Set by handlers that return a `total` next to `data` (task log, task list, 2.1)."""
 
@@ -60,6 +62,8 @@ class ApiApp:
     def handle(self, req: HttpRequest) -> HttpResponse:
         """Run the pipeline (or an injected fault instead of / on top of it); never raises."""
         wall = time.time()
+        if req.node is None:
+            req.node = self.services.cluster.local_node.name
         state: dict[str, Any] = {"params": {}, "authid": None}
         faults = self.services.faults
         # A websocket upgrade is a terminal session: it can only get the terminal kinds (api/terminal.py).
@@ -78,7 +82,8 @@ class ApiApp:
             elapsed = (max(time.monotonic(), resp.not_before) - req.started) * 1000.0
             # reset-before: the request never got a status (nothing ran, nothing was answered).
             status = None if resp.fault == "reset-before" else resp.status
-            self.services.reqlog.write(wall, req.method, req.path, state["params"], status, state["authid"], elapsed, fault=resp.fault)
+            self.services.reqlog.write(wall, req.method, req.path, state["params"], status, state["authid"], elapsed, fault=resp.fault,
+                                       node=req.node)
         return resp
 
     def _answer(self, req: HttpRequest, state: dict[str, Any]) -> HttpResponse:
@@ -132,8 +137,9 @@ class ApiApp:
         if auth.api_token_header and not route.allowtoken:
             raise ApiError(403, f"Permission check failed (URI '{rel}' not available with API token, need proper ticket.\n)\n")
         self._check_permission(route, auth.identity, merged)
-        node = self._target_node(route, merged)
-        ctx = CallContext(self.services, auth.identity, route, node, req)
+        local = req.node or self.services.cluster.local_node.name
+        node = self._target_node(route, merged, local)
+        ctx = CallContext(self.services, auth.identity, route, node, req, local)
         if route.protected:
             # The latency models the work done in pvedaemon, so it is spent while holding a worker slot.
             with self.services.limiter.slot(node):
@@ -156,9 +162,8 @@ class ApiApp:
         if identity is None or not identity.has(route.perm.privs, route.perm.any_of):
             raise permission_error(path, route.perm.privs, route.perm.any_of)
 
-    def _target_node(self, route: Route, params: dict[str, Any]) -> str:
+    def _target_node(self, route: Route, params: dict[str, Any], local: str) -> str:
         cluster = self.services.cluster
-        local = cluster.local_node.name
         if route.proxyto is None:
             return local
         name = str(params.get(route.proxyto, ""))

@@ -14,8 +14,11 @@ from types import FrameType
 from typing import Any, Callable
 
 from pvesim.faults import ALL_KINDS, check_rate, check_slow_ms, parse_kinds
+from pvesim.link import LinkSettings, STALL_SIDES, check_ms, check_rate as check_link_rate
 from pvesim.options import SimOptions
-from pvesim.runtime import Simulator
+from pvesim.pveproxy import SOCKET_BYTES
+from pvesim.rootshell import ROOT_SHELLS, parse_root_shell
+from pvesim.runtime import Simulator, StartupError
 from pvesim.scenario import ScenarioError
 from pvesim.versions import DEFAULT_NAME, PROFILES, find_profile
 
@@ -51,6 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"Proxmox VE release to play: {', '.join(PROFILES)} (default: the scenario's version, else {DEFAULT_NAME})")
     serve.add_argument("--stats-refresh", type=_arg(_refresh, float), default=10.0,
                        help="seconds between pvestatd updates of /cluster/resources and /nodes numbers (default 10; 0 = live values)")
+    # The terminal chain (README "The terminal chain").
+    serve.add_argument("--termproxy-socket-bytes", type=_arg(_check_socket_bytes, int), default=SOCKET_BYTES,
+                       help="capacity of pveproxy's localhost connection to termproxy (pveproxy keeps the rest in its write buffer)")
+    serve.add_argument("--termproxy-short-reads", action="store_true",
+                       help="the pty accepts at most a random 1..512 bytes per termproxy loop, so reads land at misaligned offsets")
+    serve.add_argument("--link-rate", type=_arg(check_link_rate, int), default=0, metavar="BYTES_PER_S",
+                       help="throttle what terminal sessions send to the client (0 = unlimited)")
+    serve.add_argument("--link-stall-ms", type=_arg(lambda v: check_ms("link_stall_ms", v), float), default=0.0, metavar="MS",
+                       help="every --link-stall-every-ms the client link stalls this long (0 = never)")
+    serve.add_argument("--link-stall-every-ms", type=_arg(lambda v: check_ms("link_stall_every_ms", v, 1.0), float), default=1000.0, metavar="MS",
+                       help="period of the link stalls")
+    serve.add_argument("--link-stall-side", choices=STALL_SIDES, default="both",
+                       help="recv: the simulator sends nothing; send: it reads nothing from the client; both")
+    serve.add_argument("--login-flush-input", action="store_true",
+                       help="login(1) flushes the pty input when it sets up the tty (util-linux login, PVE 9)")
+    serve.add_argument("--root-shell", action="append", default=[], type=_arg(parse_root_shell, str), metavar="[NODE=]SHELL",
+                       help=f"root@pam's login shell: {', '.join(ROOT_SHELLS)} (repeatable; without NODE= for every node)")
+    serve.add_argument("--ssh-latency-ms", type=_arg(lambda v: check_ms("ssh_latency_ms", v), float), default=300.0, metavar="MS",
+                       help="connection time of the ssh hop to another node's shell")
+    serve.add_argument("--nested-login-race", type=_arg(lambda v: check_rate(v, "nested_login_race"), float), default=0.0, metavar="RATE",
+                       help="probability (0..1) that a nested login under ssh (PVE < 9.2) hangs up before the shell is ready")
+    serve.add_argument("--node-listeners", action="store_true",
+                       help="one more API listener per further node, answered by that node (ready line: node_urls)")
     # Hidden switches for the simulator's own tests.
     serve.add_argument("--vnc-ticket-lifetime", type=int, default=40, help=argparse.SUPPRESS)
     serve.add_argument("--termproxy-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
@@ -85,8 +111,18 @@ def _refresh(seconds: float) -> float:
     return seconds
 
 
+def _check_socket_bytes(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"--termproxy-socket-bytes must be at least 1, got {value}")
+    return value
+
+
 def options_from_args(args: argparse.Namespace) -> SimOptions:
-    """Map parsed arguments to SimOptions."""
+    """Map parsed arguments to SimOptions (a usage error, exit 2, for a link setting that cannot work)."""
+    try:
+        link = LinkSettings(args.link_rate, args.link_stall_ms, args.link_stall_every_ms, args.link_stall_side)
+    except ValueError as exc:
+        build_parser().error(str(exc))
     return SimOptions(
         host=args.host, port=args.port, scenario=args.scenario, nodes=args.nodes,
         containers_per_node=args.containers_per_node, seed=args.seed, latency_ms=args.latency_ms,
@@ -96,6 +132,9 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         fault_rate=args.fault_rate, fault_kinds=ALL_KINDS if args.fault_kinds is None else args.fault_kinds,
         fault_seed=args.fault_seed, slow_ms=args.slow_ms, pct_startup_ms=args.pct_startup_ms,
         pve_version=args.pve_version, stats_refresh=args.stats_refresh,
+        termproxy_socket_bytes=args.termproxy_socket_bytes, termproxy_short_reads=args.termproxy_short_reads, link=link,
+        login_flush_input=args.login_flush_input, root_shells=tuple(args.root_shell), ssh_latency_ms=args.ssh_latency_ms,
+        nested_login_race=args.nested_login_race, node_listeners=args.node_listeners,
         vnc_ticket_lifetime=args.vnc_ticket_lifetime, termproxy_timeout=args.termproxy_timeout, bwrap=args.bwrap,
     )
 
@@ -126,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             sim.start()
-        except (ScenarioError, OSError) as exc:
+        except (ScenarioError, StartupError, OSError) as exc:
             sys.stderr.write(f"pvesim: {exc}\n")
             return 2
         print(json.dumps(sim.ready_info()), flush=True)

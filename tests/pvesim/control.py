@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from typing import Any, Mapping
+from urllib.parse import parse_qs
 
 from pvesim.httpmsg import HttpRequest, HttpResponse, json_response
 from pvesim.model import Guest, HaState
@@ -22,7 +23,7 @@ GUEST_FIELDS = (
 
 class ControlApi:
     """GET /_sim/state, POST /_sim/guests/{vmid}, POST /_sim/nodes/{node}, POST /_sim/journal/{node}, GET|DELETE /_sim/shell-input,
-    GET|POST|DELETE /_sim/faults, POST /_sim/terminals/drop."""
+    GET|POST|DELETE /_sim/faults, GET /_sim/terminals, POST /_sim/terminals/drop, POST /_sim/terminals/hangup-next."""
 
     def __init__(self, services: Services, token: str) -> None:
         self.services = services
@@ -36,18 +37,22 @@ class ControlApi:
             body = json.loads(req.body.decode("utf-8")) if req.body else {}
             if not isinstance(body, dict):
                 raise ValueError("body must be a JSON object")
-            return json_response(self._route(req.method, req.path, body))
+            return json_response(self._route(req.method, req.path, body, parse_qs(req.query)))
         except LookupError as exc:
             return json_response({"error": str(exc)}, 404, "Not Found")
         except (ValueError, TypeError) as exc:
             return json_response({"error": str(exc)}, 400, "Bad Request")
 
-    def _route(self, method: str, path: str, body: dict[str, Any]) -> Any:
+    def _route(self, method: str, path: str, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
         if method == "GET" and path == "/_sim/state":
             return self.state()
         if path == "/_sim/shell-input" and method in ("GET", "DELETE"):
             inputs = self.services.require_machine().terminals.inputs
-            return inputs.sessions() if method == "GET" else {"cleared": inputs.clear()}
+            return inputs.sessions(session=_session_query(query)) if method == "GET" else {"cleared": inputs.clear()}
+        if method == "GET" and path == "/_sim/terminals":
+            return self.services.require_machine().terminals.listing()
+        if method == "POST" and path == "/_sim/terminals/hangup-next":
+            return self.hangup_next(body)
         if path == "/_sim/faults" and method in ("GET", "POST", "DELETE"):
             faults = self.services.faults
             if method == "GET":
@@ -145,6 +150,15 @@ class ControlApi:
             return {"armed": self.services.faults.arm_drop(body["after_bytes"])["armed_drop"]}
         return {"dropped": self.services.require_machine().terminals.drop_all()}
 
+    def hangup_next(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`{"count": N}`: the next N sessions through the ssh hop hang up before their shell is ready -> {"armed_hangups": N}."""
+        unknown = sorted(set(body) - {"count"})
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        if "count" not in body:
+            raise ValueError("count is required")
+        return {"armed_hangups": self.services.faults.arm_hangups(body["count"])["armed_hangups"]}
+
     def add_journal(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
         """Append lines: {"lines": ["..."], "identifier": "app", "pid": 123, "unit": "app.service", "priority": 3} (unit defaults
         by identifier, priority to 6)."""
@@ -175,6 +189,17 @@ def _ha_patch(value: Any, guest: Guest, nodes: Mapping[str, Any]) -> HaState | N
     if "state" in options:
         ha.state = str(options["state"])
     return ha
+
+
+def _session_query(query: dict[str, list[str]]) -> int | None:
+    """`?session=ID` of GET /_sim/shell-input."""
+    values = query.get("session")
+    if not values:
+        return None
+    try:
+        return int(values[-1])
+    except ValueError:
+        raise ValueError(f"session must be a session id (an integer), got {values[-1]!r}") from None
 
 
 def _patch_agent(guest: Guest, body: dict[str, Any]) -> None:

@@ -9,7 +9,9 @@ or after the request took effect (after: a POST's task exists, so a client must 
 `slow` and `truncate` are an overloaded daemon and a connection lost mid-body. For terminal sessions:
 `ws-drop` (the network loses the websocket; termproxy sees EOF and the shell its hang-up, 4.4 step 8)
 and `lost-bytes` (termproxy's last-read race, 4.4 step 8). One seeded RNG decides, so a run with the
-same seed and the same request order injects the same faults.
+same seed and the same request order injects the same faults. Besides the rate: the client link's
+rate and stalls (link.py) and the nested-login race of another node's shell (`nested-login-race`,
+pve-manager 145642be/bdd3685e), with its own rate and a one-shot for deterministic tests.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
+
+from pvesim.link import LinkSettings, check_ms, check_rate as check_link_rate, check_side
 
 API_KINDS = ("500", "reset-before", "reset-after", "slow", "truncate")
 """Kinds for plain API requests (never `/_sim`, never a websocket upgrade)."""
@@ -34,7 +38,9 @@ WS_DROP_WINDOW = (0.2, 1.5)
 MAX_SLOW_MS = 600000.0
 MAX_RECORDS = 50000
 """Injected faults kept for GET /_sim/faults; older ones are forgotten (and counted in `forgotten`)."""
-SETTING_KEYS = ("rate", "kinds", "seed", "slow_ms", "match")
+LINK_KEYS = ("link_rate", "link_stall_ms", "link_stall_every_ms", "link_stall_side")
+SETTING_KEYS = ("rate", "kinds", "seed", "slow_ms", "match", "nested_login_race") + LINK_KEYS
+MAX_HANGUPS = 1000
 
 
 @dataclass
@@ -62,10 +68,10 @@ def parse_kinds(value: str | Iterable[Any]) -> tuple[str, ...]:
     return tuple(k for k in ALL_KINDS if k in wanted)
 
 
-def check_rate(value: Any) -> float:
+def check_rate(value: Any, name: str = "rate") -> float:
     """A probability 0..1 (booleans and strings are refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"rate must be a number from 0 to 1, got {value!r}")
+        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
     return float(value)
 
 
@@ -94,9 +100,13 @@ def _check_seed(value: Any) -> int | None:
 class FaultInjector:
     """Thread-safe settings, the RNG, the one-shot terminal drop and the injected-fault list."""
 
-    def __init__(self, rate: float = 0.0, kinds: Iterable[str] = ALL_KINDS, seed: int | None = None, slow_ms: float = 2000.0) -> None:
+    def __init__(self, rate: float = 0.0, kinds: Iterable[str] = ALL_KINDS, seed: int | None = None, slow_ms: float = 2000.0,
+                 link: LinkSettings | None = None, nested_login_race: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._rate = check_rate(rate)
+        self._link = link or LinkSettings()
+        self._nested_race = check_rate(nested_login_race, "nested_login_race")
+        self._armed_hangups = 0
         self._kinds = parse_kinds(kinds)
         self._slow_ms = check_slow_ms(slow_ms)
         self._seed = 0
@@ -122,18 +132,25 @@ class FaultInjector:
         with self._lock:
             return self._slow_ms / 1000.0
 
+    @property
+    def link(self) -> LinkSettings:
+        """The client-link settings terminal sessions follow (read again while they run)."""
+        with self._lock:
+            return self._link
+
     def settings(self) -> dict[str, Any]:
-        """`{"rate", "kinds", "seed", "slow_ms", "armed_drop"}` (armed_drop: the pending one-shot, or null)."""
+        """`{"rate", "kinds", "seed", "slow_ms", "armed_drop", "match", "nested_login_race", "armed_hangups", "link_*"}`."""
         with self._lock:
             return self._settings()
 
     def _settings(self) -> dict[str, Any]:
         armed = None if self._armed_after_bytes is None else {"after_bytes": self._armed_after_bytes}
         return {"rate": self._rate, "kinds": list(self._kinds), "seed": self._seed, "slow_ms": self._slow_ms, "armed_drop": armed,
-                "match": None if self._match is None else self._match.pattern}
+                "match": None if self._match is None else self._match.pattern, "nested_login_race": self._nested_race,
+                "armed_hangups": self._armed_hangups, **self._link.as_json()}
 
     def update(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Change any subset of rate/kinds/seed/slow_ms (all checked before any is applied); returns the settings."""
+        """Change any subset of the settings (SETTING_KEYS; all checked before any is applied); returns the settings."""
         unknown = sorted(set(body) - set(SETTING_KEYS))
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -142,7 +159,12 @@ class FaultInjector:
         slow_ms = check_slow_ms(body["slow_ms"]) if "slow_ms" in body else None
         seed = _check_seed(body.get("seed"))
         match = _check_match(body["match"]) if "match" in body else None
+        nested = check_rate(body["nested_login_race"], "nested_login_race") if "nested_login_race" in body else None
+        link = self._new_link(body)
         with self._lock:
+            self._link = link
+            if nested is not None:
+                self._nested_race = nested
             if "match" in body:
                 self._match = match
             if rate is not None:
@@ -154,6 +176,38 @@ class FaultInjector:
             if "seed" in body:
                 self._reseed(seed)
             return self._settings()
+
+    def _new_link(self, body: Mapping[str, Any]) -> LinkSettings:
+        """The link settings with the body's changes (checked together: the stall must stay shorter than its period)."""
+        with self._lock:
+            current = self._link
+        return LinkSettings(
+            rate=check_link_rate(body["link_rate"]) if "link_rate" in body else current.rate,
+            stall_ms=check_ms("link_stall_ms", body["link_stall_ms"]) if "link_stall_ms" in body else current.stall_ms,
+            stall_every_ms=check_ms("link_stall_every_ms", body["link_stall_every_ms"], 1.0) if "link_stall_every_ms" in body
+            else current.stall_every_ms,
+            stall_side=check_side(body["link_stall_side"]) if "link_stall_side" in body else current.stall_side,
+        )
+
+    def arm_hangups(self, count: Any) -> dict[str, Any]:
+        """The next `count` sessions that go through the ssh hop hang up before their shell is ready (one-shot each)."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_HANGUPS:
+            raise ValueError(f"count must be an integer from 0 to {MAX_HANGUPS}, got {count!r}")
+        with self._lock:
+            self._armed_hangups = count
+            return self._settings()
+
+    def nested_login_hangup(self, nested_login: bool) -> str | None:
+        """Whether a session through the ssh hop hangs up: "control" (an armed one-shot, any version), "random"
+        (the `nested_login_race` roll, only where a nested login runs), else None."""
+        with self._lock:
+            if self._armed_hangups > 0:
+                self._armed_hangups -= 1
+                return "control"
+            # No draw while the race is off: the seeded sequence of the other faults does not shift.
+            if nested_login and self._nested_race > 0.0 and self._rng.random() < self._nested_race:
+                return "random"
+            return None
 
     def arm_drop(self, after_bytes: int) -> dict[str, Any]:
         """The next terminal session is dropped once it has sent `after_bytes` payload bytes (one-shot)."""

@@ -229,6 +229,15 @@ class SimProcess:
         result: dict[str, Any] = self._control("POST", "faults", settings)
         return result
 
+    def terminals(self) -> list[dict[str, Any]]:
+        """`GET /_sim/terminals`: the live terminal sessions and the last ended ones (ids, node, state, byte counts, shell_started)."""
+        result: list[dict[str, Any]] = self._control("GET", "terminals")
+        return result
+
+    def hangup_next(self, count: int = 1) -> int:
+        """`POST /_sim/terminals/hangup-next`: the next `count` ssh-hop sessions hang up before their shell is ready."""
+        return int(self._control("POST", "terminals/hangup-next", {"count": count})["armed_hangups"])
+
     def stderr_text(self) -> str:
         """What the simulator wrote to stderr (diagnostics, tracebacks)."""
         try:

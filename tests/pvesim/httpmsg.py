@@ -30,6 +30,8 @@ class HttpRequest:
     """time.monotonic() when the request line was read (the 3 s 401 delay counts from here, 1.1)."""
     body_complete: bool = True
     """False when the body was larger than the server was willing to read."""
+    node: str | None = None
+    """The node whose listener received the request (--node-listeners); None = the main listener (the first node)."""
 
     def header(self, name: str) -> str | None:
         """Case-insensitive header lookup."""

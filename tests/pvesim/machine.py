@@ -44,7 +44,7 @@ class Machine:
         self.runtime = ContainerRuntime(cluster, self.ctfs, self.bwrap, stop_event)
         self.pct_startup_ms = options.pct_startup_ms
         self.node_envs = {name: NodeEnv(state_dir, node) for name, node in cluster.nodes.items()}
-        self.terminals = TerminalRegistry(tasks, signer, options.termproxy_timeout)
+        self.terminals = TerminalRegistry(tasks, signer, options.termproxy_timeout, journals)
         self.ticker = Ticker(cluster, journals, self.ctfs, stop_event)
 
     def start(self) -> None:

@@ -56,6 +56,8 @@ class Node:
     cpu_model: str = "AMD EPYC 7302P 16-Core Processor"
     usage: Usage = field(default_factory=lambda: Usage(0))
     next_pid: int = 100000
+    root_shell: str = "bash"
+    """root@pam's login shell on this node (rootshell.ROOT_SHELLS; scenario `root_shell`, CLI `--root-shell`)."""
 
     def alloc_pid(self) -> int:
         """A fresh process id on this node (task workers, container init processes)."""

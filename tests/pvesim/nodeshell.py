@@ -4,18 +4,20 @@
 """What a terminal runs: the node's root shell, a login prompt, or a container console (4.1, 4.2, 4.6).
 
 Per node, under `<state>/nodes/<node>/`: `home/` (HOME of the root shell, never the machine's /root),
-`tmp/` (TMPDIR), `bin/` (`pct`, `lxc-attach`, `lxc-info`, `journalctl`; first on PATH), `bashrc` (the only rc file the shell
-reads), `journal.jsonl` (the REST journal, copied entry by entry for the node `journalctl`) and
-`lastlog`. The root shell is `bash --noprofile --rcfile bashrc -i` on the terminal's pty: readline
-echo and bracketed paste as on a real node, prompt `root@<node>:~# `.
+`tmp/` (TMPDIR), `bin/` (`pct`, `lxc-attach`, `lxc-info`, `journalctl`; first on PATH), `etc/` and `login/` (the start-up
+files of rootshell.py), `journal.jsonl` (the REST journal, copied entry by entry for the node
+`journalctl`) and `lastlog`. `node_command` follows pve-manager's `get_shell_command` and
+`$get_vnc_connection_info` (PVE/API2/Nodes.pm:1159-1210), version by version: another node's shell
+goes through `ssh -e none -o BatchMode=yes -o HostKeyAlias=<node> -t root@<ip> --`, and for root@pam
+a nested `/bin/login -f root` follows on the remote side before pve-manager 9.2.0 (commit bdd3685e;
+without an explicit `cmd` only before 9.0.10, commit 145642be).
 """
 from __future__ import annotations
 
-import os
-import shlex
+import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -24,10 +26,8 @@ from pvesim.ctfs import ContainerFs, is_alpine
 from pvesim.journal import NodeJournal
 from pvesim.journalfile import JsonlJournal
 from pvesim.model import KERNEL_RELEASE, KERNEL_VERSION, Guest, Node
+from pvesim.rootshell import BASH, STD_PATH, LoginSteps, RootLogin, login_environment
 
-STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""The machine's standard root PATH; the node's sim bin dir goes in front of it."""
-BASH = "/bin/bash"
 TERMPROXY = "/usr/bin/termproxy"
 NODE_ENV_VAR = "PVESIM_NODE"
 """Tells programs in the root shell which node they run on (the installed tools have it baked in too)."""
@@ -39,6 +39,11 @@ MOTD = (
     "Debian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\n"
     "permitted by applicable law.\n"
 )
+"""pam_motd: /run/motd.dynamic (`uname -snrvm`, base-files update-motd.d/10-uname) and /etc/motd (base-files motd)."""
+NO_NESTED_LOGIN_WITHOUT_CMD = (9, 0, 10)
+"""pve-manager 145642be: an ssh-tunnelled root shell without `cmd` gets no nested login."""
+NO_NESTED_LOGIN = (9, 2, 0)
+"""pve-manager bdd3685e: nor with `cmd=login` (the guard tested the wrong variable before)."""
 
 
 def termproxy_env(base: Mapping[str, str]) -> dict[str, str]:
@@ -46,6 +51,11 @@ def termproxy_env(base: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in base.items() if k in ("PATH", "USER", "HOME", "LANG", "LANGUAGE") or k.startswith("LC_")}
     env["TERM"] = "xterm-256color"
     return env
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """`9.2.11` -> (9, 2, 11); trailing text is ignored (`9.1.0~rc1` -> (9, 1, 0))."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("~")[0])[:3])
 
 
 @dataclass
@@ -58,10 +68,20 @@ class ShellCommand:
     """shell | login | unreachable | upgrade | ceph | ct-login | ct-shell | ct-stopped"""
     real: str
     cwd: str | None = None
+    executable: str | None = None
+    """When argv[0] is not the program (a login shell's `-bash`)."""
+    steps: LoginSteps = field(default_factory=LoginSteps)
+    """ssh hop and login(1) steps run before the program (rootshell.py); the session fills in its file descriptors."""
+    ssh_hop: bool = False
+    """Another node's terminal: ssh runs first (the `nested-login-race` one-shot applies)."""
+    nested_login: bool = False
+    """A nested `/bin/login -f root` under ssh (PVE < 9.2): where the random `nested-login-race` applies."""
+    ip: str = ""
+    """The ssh target (for ssh's `Connection to <ip> closed.`)."""
 
 
 class NodeEnv:
-    """The per-node directories, rc file and tools of one node."""
+    """The per-node directories, start-up files and tools of one node."""
 
     def __init__(self, state_dir: Path, node: Node) -> None:
         self.node = node
@@ -69,9 +89,9 @@ class NodeEnv:
         self.home = self.dir / "home"
         self.tmp = self.dir / "tmp"
         self.bin = self.dir / "bin"
-        self.rc = self.dir / "bashrc"
         self.journal_path = self.dir / "journal.jsonl"
         self.state_dir = state_dir
+        self.login = RootLogin(node.name, self.dir, self.home, self.bin, node.root_shell)
 
     @property
     def path(self) -> str:
@@ -79,25 +99,13 @@ class NodeEnv:
         return f"{self.bin}:{STD_PATH}"
 
     def prepare(self, journal: NodeJournal, ctfs: ContainerFs, bwrap: str | None, pct_startup_ms: float = 0.0, pct_keep_env: bool = True) -> None:
-        """Create the directories, write the rc file, install the tools and start the journal copy."""
+        """Create the directories and start-up files, install the tools and start the journal copy."""
         for directory in (self.home, self.tmp, self.bin):
             directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o700)
-        os.chmod(self.tmp, 0o1777)
+        self.home.chmod(0o700)
+        self.tmp.chmod(0o1777)
+        self.login.install()
         name = self.node.name
-        self.rc.write_text("\n".join([
-            f"# pvesim: rc file of the root shell of node {name} (bash --noprofile --rcfile: no rc file of the machine is read)",
-            f"export {NODE_ENV_VAR}={shlex.quote(name)}",
-            f"export PVESIM_STATE_DIR={shlex.quote(str(self.state_dir))}",
-            f"export TMPDIR={shlex.quote(str(self.tmp))}",
-            "export LOGNAME=root SHELL=/bin/bash MAIL=/var/mail/root",
-            f"HISTFILE={shlex.quote(str(self.home / '.bash_history'))}",
-            f"PS1={shlex.quote(f'root@{name}:')}'\\w\\$ '",
-            # login(1) prints motd and "Last login" before the shell starts; the rc file stands in for it.
-            'if [ -n "$PVESIM_BANNER" ]; then printf \'%s\\n\' "$PVESIM_BANNER"; fi',
-            "unset PVESIM_BANNER",
-            "",
-        ]), encoding="utf-8")
         containers = {"node": name, "containers": str(ctfs.root), "runtime": str(ctfs.runtime_socket)}
         # The simulator's own variables of the root shell never reach a container (a real node has none).
         tools.install("lxc-attach", self.bin / "lxc-attach", sys.executable, dict(containers, strip_env=["TMPDIR", NODE_ENV_VAR, "PVESIM_STATE_DIR"]))
@@ -109,8 +117,8 @@ class NodeEnv:
         copy = JsonlJournal(self.journal_path)
         journal.subscribe(lambda entry: copy.append([journal.record(entry)]))
 
-    def banner(self) -> str:
-        """motd and the `Last login` line (of the previous session; the first one a while after boot)."""
+    def banner(self, origin: str = "on pts/0") -> str:
+        """motd and the `Last login` line (of the previous root login; the first one a while after boot)."""
         lastlog = self.dir / "lastlog"
         try:
             previous = float(lastlog.read_text(encoding="ascii"))
@@ -118,15 +126,13 @@ class NodeEnv:
             previous = self.node.boot_time + 3600
         lastlog.write_text(f"{time.time():.3f}", encoding="ascii")
         when = time.strftime("%a %b %e %H:%M:%S %Z %Y", time.localtime(previous))
-        return MOTD.format(node=self.node.name, release=KERNEL_RELEASE, version=KERNEL_VERSION) + f"Last login: {when} on pts/0"
+        return MOTD.format(node=self.node.name, release=KERNEL_RELEASE, version=KERNEL_VERSION) + f"Last login: {when} {origin}\n"
 
-    def root_shell(self, base_env: Mapping[str, str], banner: bool = True) -> tuple[list[str], dict[str, str]]:
-        """argv and env of the root shell; login would reset USER/HOME/PATH, so they are set here."""
-        env = termproxy_env(base_env)
-        env.update({"PATH": self.path, "USER": "root", "HOME": str(self.home)})
-        if banner:
-            env["PVESIM_BANNER"] = self.banner()
-        return [BASH, "--noprofile", "--rcfile", str(self.rc), "-i"], env
+    def shell_env(self, base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+        """What login(1) gives root's shell, plus the simulator's own variables."""
+        return login_environment(termproxy_env(base_env), self.home, self.path, {
+            NODE_ENV_VAR: self.node.name, "PVESIM_STATE_DIR": str(self.state_dir), "TMPDIR": str(self.tmp), **extra,
+        })
 
 
 def _termproxy_line(port: int, path: str, perm: str, command: str) -> str:
@@ -139,31 +145,68 @@ def login_argv(host: str, flavour: str) -> list[str]:
     return [sys.executable, "-I", str(tools.source_path("login")), host, flavour]
 
 
-def node_command(env: NodeEnv, local: bool, authid: str, cmd: str, port: int, base_env: Mapping[str, str]) -> ShellCommand:
-    """`get_shell_command`: root@pam exactly gets a root shell; every other user and every token `/bin/login` (4.1, 4.5)."""
+@dataclass(frozen=True)
+class NodeShellOptions:
+    """The simulator options node_command needs."""
+
+    ssh_latency_ms: float = 300.0
+    login_flush_input: bool = False
+
+
+def _root_cmd(cmd: str | None, remote: bool, version: tuple[int, ...]) -> str:
+    """`get_shell_command` for root@pam: the command after termproxy's `--` (after ssh's `--` for another node)."""
+    real = {"upgrade": "/usr/bin/pveupgrade --shell", "ceph_install": "/usr/bin/pveceph install"}.get(cmd or "", "/bin/login -f root")
+    if remote and real == "/bin/login -f root":
+        nested = version < (NO_NESTED_LOGIN if cmd == "login" else NO_NESTED_LOGIN_WITHOUT_CMD)
+        return real if nested else ""
+    return real
+
+
+def node_command(env: NodeEnv, local: bool, authid: str, cmd: str | None, port: int, base_env: Mapping[str, str],
+                 version: str, from_ip: str, options: NodeShellOptions) -> ShellCommand:
+    """`get_shell_command` (4.1, 4.5): root@pam exactly gets a root shell, every other user and every token `/bin/login`.
+
+    `cmd` is the request's `cmd` (None when not given); `from_ip` is the answering node's address.
+    """
     node = env.node
     root = authid == "root@pam"
-    real = {"login": "/bin/login -f root", "upgrade": "/usr/bin/pveupgrade --shell", "ceph_install": "/usr/bin/pveceph install"}[cmd] if root else "/bin/login"
+    real = _root_cmd(cmd, not local, version_tuple(version)) if root else "/bin/login"
+    nested = not local and real == "/bin/login -f root"
     if not local:
-        # Another node's shell goes through ssh from the node that answered the call.
-        real = f"/usr/bin/ssh -e none -t {node.ip} --" + ("" if root and cmd == "login" else f" {real}")
+        ssh = f"/usr/bin/ssh -e none -o BatchMode=yes -o HostKeyAlias={node.name} -t root@{node.ip} --"
+        real = f"{ssh} {real}".rstrip()
     line = _termproxy_line(port, f"/nodes/{node.name}", "Sys.Console", real)
     filtered = termproxy_env(base_env)
     if not local and not node.online:
         script = 'printf "ssh: connect to host %s port 22: No route to host\\n" "$1" >&2; exit 255'
         return ShellCommand(["/bin/sh", "-c", script, "ssh", node.ip], filtered, "unreachable", line)
+    delay = 0.0 if local else options.ssh_latency_ms / 1000.0
+
+    def command(argv: list[str], env_vars: dict[str, str], kind: str, steps: LoginSteps, cwd: str | None = None,
+                executable: str | None = None) -> ShellCommand:
+        return ShellCommand(argv, env_vars, kind, line, cwd, executable, steps, ssh_hop=not local, nested_login=nested, ip=node.ip)
+
     if not root:
-        return ShellCommand(login_argv(node.name, "node"), filtered, "login", line)
+        return command(login_argv(node.name, "node"), filtered, "login", LoginSteps(ssh_delay=delay, flush=options.login_flush_input))
     if cmd == "ceph_install":
         script = 'printf "pvesim: installing Ceph is not simulated\\n"; exit 1'
-        return ShellCommand(["/bin/sh", "-c", script], filtered, "ceph", line)
-    argv, shell_env = env.root_shell(base_env, banner=cmd == "login")
+        return command(["/bin/sh", "-c", script], filtered, "ceph", LoginSteps(ssh_delay=delay))
+    executable, argv, extra = env.login.program()
     if cmd == "upgrade":
+        # pveupgrade --shell: `system('/bin/bash -l')` after the upgrade (bin/pveupgrade:80-83); no login(1), no banner.
         script = ('printf "Starting system upgrade: apt-get dist-upgrade\\nReading package lists... Done\\n'
                   'Building dependency tree... Done\\nCalculating upgrade... Done\\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\\n\\n'
-                  'Your System is up-to-date\\n\\nstarting shell\\n"; exec "$@"')
-        return ShellCommand(["/bin/sh", "-c", script, "pveupgrade"] + argv, shell_env, "upgrade", line, str(env.home))
-    return ShellCommand(argv, shell_env, "shell", line, str(env.home))
+                  'Your System is up-to-date\\n\\nstarting shell\\n"; "$@"; exit 0')
+        bash = env.shell_env(base_env, env.login.program("bash")[2])
+        return command(["/bin/sh", "-c", script, "pveupgrade", BASH, "--noprofile", "--posix", "-l"], bash, "upgrade", LoginSteps(ssh_delay=delay),
+                       str(env.home))
+    if local or nested:
+        steps = LoginSteps(ssh_delay=delay, flush=options.login_flush_input, banner=env.banner())
+    else:
+        # PVE >= 9.2: `ssh -t root@<ip> --` alone is an interactive sshd session: PAM's motd and sshd's
+        # PrintLastLog, no login(1) and so no flush.
+        steps = LoginSteps(ssh_delay=delay, banner=env.banner(f"from {from_ip}"))
+    return command(argv, env.shell_env(base_env, extra), "shell", steps, str(env.home), executable)
 
 
 def ct_command(env: NodeEnv, guest: Guest, port: int, base_env: Mapping[str, str]) -> ShellCommand:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pvesim.faults import ALL_KINDS
+from pvesim.link import LinkSettings
+from pvesim.pveproxy import SOCKET_BYTES
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,22 @@ class SimOptions:
     """The Proxmox VE release to play (versions.py); None: the scenario's `version`, else the newest."""
     stats_refresh: float = 10.0
     """Seconds between two pvestatd updates of the counters and status in /cluster/resources and /nodes; 0 = live."""
+    termproxy_socket_bytes: int = SOCKET_BYTES
+    """Capacity of the pveproxy->termproxy localhost connection (pveproxy.py)."""
+    termproxy_short_reads: bool = False
+    """The pty accepts at most a random 1..512 bytes per termproxy loop iteration: reads land at misaligned offsets."""
+    link: LinkSettings = LinkSettings()
+    """Rate and stalls of the client link of terminal sessions (link.py); changeable through POST /_sim/faults."""
+    login_flush_input: bool = False
+    """login(1) flushes the pty's input when it sets up the tty, as util-linux login does on PVE 9."""
+    root_shells: tuple[tuple[str | None, str], ...] = ()
+    """`--root-shell [NODE=]SHELL` in order (None = every node); applied over the scenario's `root_shell`."""
+    ssh_latency_ms: float = 300.0
+    """Connection set-up time of the ssh hop to another node's shell."""
+    nested_login_race: float = 0.0
+    """Probability that a nested login under ssh (PVE < 9.2) hangs the session up before the shell is ready."""
+    node_listeners: bool = False
+    """One extra API listener per further node, answered by that node."""
     vnc_ticket_lifetime: int = 40
     """Hidden switch for tests: VNC ticket validity (4.1)."""
     termproxy_timeout: float = 10.0

@@ -18,7 +18,7 @@ import struct
 import termios
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 INITIAL_COLS = 80
 INITIAL_ROWS = 20
@@ -61,7 +61,10 @@ def kill_session(sid: int, sig: int = signal.SIGKILL) -> int:
 class PtyChild:
     """One program on its own pty; `pid` is also its session id."""
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> None:
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None,
+                 executable: str | None = None, prelude: Callable[[], None] | None = None) -> None:
+        """`executable` defaults to argv[0] (give it when argv[0] differs, e.g. `-bash`); `prelude` runs in the
+        child once the terminal is set up, right before the exec (plain system calls only: the parent has threads)."""
         master, slave = os.openpty()
         set_winsize(master, INITIAL_COLS, INITIAL_ROWS)
         pid = os.fork()
@@ -74,12 +77,14 @@ class PtyChild:
                     os.dup2(slave, fd)
                 if slave > 2:
                     os.close(slave)
-                if cwd:
-                    os.chdir(cwd)
                 # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec (subprocess' restore_signals).
                 for signum in (signal.SIGPIPE, signal.SIGXFSZ):
                     signal.signal(signum, signal.SIG_DFL)
-                os.execve(argv[0], list(argv), dict(env))
+                if prelude is not None:
+                    prelude()
+                if cwd:
+                    os.chdir(cwd)
+                os.execve(executable or argv[0], list(argv), dict(env))
             finally:
                 os._exit(127)
         os.close(slave)

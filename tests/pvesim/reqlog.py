@@ -23,7 +23,7 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RequestLog:
-    """Appends lines to a file; thread-safe. Line keys: ts, method, path, params, status, authid, ms (+ fault)."""
+    """Appends lines to a file; thread-safe. Line keys: ts, method, path, params, status, authid, ms, node (+ fault)."""
 
     def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
@@ -31,11 +31,12 @@ class RequestLog:
         self.count = 0
 
     def write(self, ts: float, method: str, path: str, params: Mapping[str, Any], status: int | None, authid: str | None, ms: float,
-              fault: str | None = None) -> None:
-        """Write one request; params are redacted here so no caller can forget it. `fault` only when one was injected."""
+              fault: str | None = None, node: str | None = None) -> None:
+        """Write one request; params are redacted here so no caller can forget it. `fault` only when one was injected;
+        `node`: the node that answered (whose listener received it)."""
         entry: dict[str, Any] = {
             "ts": round(ts, 6), "method": method, "path": path, "params": redact(params),
-            "status": status, "authid": authid, "ms": round(ms, 3),
+            "status": status, "authid": authid, "ms": round(ms, 3), "node": node,
         }
         if fault is not None:
             entry["fault"] = fault

@@ -22,9 +22,29 @@ from pvesim.httpmsg import HttpRequest, HttpResponse
 from pvesim.machine import Machine
 from pvesim.options import SimOptions
 from pvesim.privileges import admin_privileges
+from pvesim.model import Cluster
 from pvesim.reqlog import RequestLog
+from pvesim.rootshell import unavailable
 from pvesim.server import ApiServer
 from pvesim.services import Services
+
+
+class StartupError(Exception):
+    """An option that cannot be used on this machine or with this scenario (the CLI exits 2 with the message)."""
+
+
+def apply_root_shells(cluster: Cluster, choices: tuple[tuple[str | None, str], ...]) -> None:
+    """`--root-shell [NODE=]SHELL` over the scenario's `root_shell`, in order; every chosen shell must be usable here."""
+    for node, shell in choices:
+        if node is not None and node not in cluster.nodes:
+            raise StartupError(f"--root-shell {node}={shell}: no node {node!r} in the scenario (nodes: {', '.join(cluster.nodes)})")
+        for target in cluster.nodes.values():
+            if node is None or target.name == node:
+                target.root_shell = shell
+    for target in cluster.nodes.values():
+        problem = unavailable(target.root_shell)
+        if problem is not None:
+            raise StartupError(f"root shell {target.root_shell} of node {target.name}: {problem}")
 
 
 class Simulator:
@@ -38,6 +58,8 @@ class Simulator:
         self.state_dir = Path(options.state_dir or tempfile.mkdtemp(prefix="pvesim-"))
         self._server: ApiServer | None = None
         self._thread: threading.Thread | None = None
+        self._node_servers: dict[str, ApiServer] = {}
+        self._node_threads: list[threading.Thread] = []
         self._stopped = False
         self.services: Services | None = None
         self.tls: tls.TlsFiles | None = None
@@ -52,6 +74,7 @@ class Simulator:
         profile = scenario.profile_for(document, options.pve_version)
         cluster = scenario.build_cluster(document, time.time())
         cluster.version = profile.manager
+        apply_root_shells(cluster, options.root_shells)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tls = tls.generate(self.state_dir, options.host)
         auth = AuthService.create(options.ticket_lifetime, options.vnc_ticket_lifetime, admin_privileges(profile.major))
@@ -74,6 +97,14 @@ class Simulator:
         self._server = ApiServer(options.host, options.port, self.tls.server_context(), dispatch, self.stop_event)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="pvesim-accept", daemon=True)
         self._thread.start()
+        if options.node_listeners:
+            # One listener per further node, answered by that node (the main one stays the first node's).
+            for name in list(cluster.nodes)[1:]:
+                server = ApiServer(options.host, 0, self.tls.server_context(), dispatch, self.stop_event, node=name)
+                thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"pvesim-accept-{name}", daemon=True)
+                thread.start()
+                self._node_servers[name] = server
+                self._node_threads.append(thread)
 
     @property
     def port(self) -> int:
@@ -88,7 +119,7 @@ class Simulator:
             raise RuntimeError("not started")
         auth = self.services.auth
         host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
-        return {
+        info: dict[str, Any] = {
             "url": f"https://{host}:{self.port}",
             "user": "root@pam",
             "password": auth.accounts["root@pam"].password,
@@ -104,6 +135,11 @@ class Simulator:
             "pid": os.getpid(),
             "state_dir": str(self.state_dir),
         }
+        if self.options.node_listeners:
+            first = self.services.cluster.local_node.name
+            ports = {first: self.port, **{name: int(server.server_address[1]) for name, server in self._node_servers.items()}}
+            info["node_urls"] = {name: f"https://{host}:{port}" for name, port in ports.items()}
+        return info
 
     def stop(self) -> None:
         """Stop serving, end task threads and connections, close the log, remove a temporary state dir."""
@@ -111,10 +147,12 @@ class Simulator:
             return
         self._stopped = True
         self.stop_event.set()
-        if self._server is not None:
-            self._server.stop(timeout=5.0)
-        if self._thread is not None:
-            self._thread.join(5.0)
+        for server in [self._server, *self._node_servers.values()]:
+            if server is not None:
+                server.stop(timeout=5.0)
+        for thread in [self._thread, *self._node_threads]:
+            if thread is not None:
+                thread.join(5.0)
         if self.services is not None:
             if self.services.machine is not None:
                 self.services.machine.stop()

@@ -14,13 +14,14 @@ from typing import Any, Mapping
 from pvesim import network
 from pvesim.formats import FormatError, check_format, parse_startup
 from pvesim.model import GIB, PVE_VERSION, Cluster, Guest, HaState, Node, Pool
+from pvesim.rootshell import ROOT_SHELLS
 from pvesim.stats import Usage
 from pvesim.versions import DEFAULT_NAME, PveVersion, find_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 TOP_KEYS = frozenset(("cluster", "version", "nodes", "guests", "pools", "description"))
-NODE_KEYS = frozenset(("name", "ip", "online", "cpus", "memory_gib", "disk_gib", "cpu_model"))
+NODE_KEYS = frozenset(("name", "ip", "online", "cpus", "memory_gib", "disk_gib", "cpu_model", "root_shell"))
 GUEST_KEYS = frozenset((
     "vmid", "node", "type", "name", "status", "net", "tags", "pool", "template", "lock", "ha", "systemd", "ostype",
     "extra_interfaces", "ignores_shutdown", "task_warnings", "memory", "cores", "startup", "swap", "disk_gib",
@@ -160,6 +161,10 @@ def build_cluster(document: Mapping[str, Any], now: float) -> Cluster:
 
 
 def _node(entry: Mapping[str, Any], index: int, now: float) -> Node:
+    _check_keys(f"node {entry.get('name')}", entry, NODE_KEYS)
+    shell = entry.get("root_shell", "bash")
+    if shell not in ROOT_SHELLS:
+        raise ScenarioError(f"node {entry.get('name')}: root_shell must be one of {', '.join(ROOT_SHELLS)}, got {shell!r}")
     rng = random.Random(f"node/{entry['name']}")
     return Node(
         name=entry["name"],
@@ -173,6 +178,7 @@ def _node(entry: Mapping[str, Any], index: int, now: float) -> Node:
         cpu_model=entry.get("cpu_model", "AMD EPYC 7302P 16-Core Processor"),
         usage=Usage(rng.randint(0, 1 << 30)),
         next_pid=rng.randint(2000, 900000),
+        root_shell=shell,
     )
 
 

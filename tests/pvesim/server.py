@@ -39,8 +39,11 @@ class ApiServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = socket.SOMAXCONN  # benchmarks open many connections at once
 
-    def __init__(self, host: str, port: int, tls: ssl.SSLContext, dispatch: Dispatch, stop_event: threading.Event) -> None:
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext, dispatch: Dispatch, stop_event: threading.Event,
+                 node: str | None = None) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.node = node
+        """The node that answers on this listener (None: the main listener, the first node)."""
         self.tls = tls
         self.dispatch = dispatch
         self.stop_event = stop_event
@@ -175,7 +178,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         target = urlsplit(self.path)
         req = HttpRequest(
             method=self.command, path=unquote(target.path), query=target.query, headers=self.headers,
-            body=body, peer=str(self.client_address[0]), started=started, body_complete=complete,
+            body=body, peer=str(self.client_address[0]), started=started, body_complete=complete, node=self.server.node,
         )
         self._write(self.server.dispatch(req), req)
 

@@ -51,7 +51,8 @@ class Services:
         self.tasks = TaskManager(self.stop_event, self._task_event)
         self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
         options = self.options
-        self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms)
+        self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms, options.link,
+                                    options.nested_login_race)
         self.statd = StatusDaemon(self.cluster, options.stats_refresh, self.stop_event)
 
     def model_changed(self, vmid: int | None = None) -> None:

@@ -53,10 +53,10 @@ class ShellInputLog:
         self._records: list[InputRecord] = []
         self._ids = itertools.count(1)
 
-    def open(self, node: str, authid: str, kind: str, vmid: int | None = None) -> InputRecord:
-        """Start the record of a new session."""
+    def open(self, node: str, authid: str, kind: str, vmid: int | None = None, session_id: int | None = None) -> InputRecord:
+        """Start the record of a new session (with the terminal's session id, else a counter of its own)."""
         with self._lock:
-            record = InputRecord(next(self._ids), node, authid, kind, vmid, time.time())
+            record = InputRecord(next(self._ids) if session_id is None else session_id, node, authid, kind, vmid, time.time())
             self._records.append(record)
             del self._records[:-MAX_SESSIONS]
             return record
@@ -69,10 +69,10 @@ class ShellInputLog:
                 record.truncated = True
             record.data += data[:max(room, 0)]
 
-    def sessions(self, node: str | None = None) -> list[dict[str, Any]]:
-        """All records (optionally of one node), oldest first."""
+    def sessions(self, node: str | None = None, session: int | None = None) -> list[dict[str, Any]]:
+        """All records (optionally of one node, or the one of a session id), oldest first; updated as the pty accepts input."""
         with self._lock:
-            return [r.as_json() for r in self._records if node is None or r.node == node]
+            return [r.as_json() for r in self._records if (node is None or r.node == node) and (session is None or r.id == session)]
 
     def clear(self) -> int:
         """Forget every record; returns how many there were."""

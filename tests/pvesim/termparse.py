@@ -1,29 +1,43 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""termproxy's input side as a pure byte-stream machine: the auth line, then `0:`/`1:`/`2` messages (4.4).
+"""termproxy's input side as a pure machine: its 4 KiB `pty_buf`, the auth line, then `0:`/`1:`/`2` messages (4.4).
 
-No I/O here, so property-based tests can drive it with arbitrary splits. The quirks are kept on
-purpose because clients must cope with the real program (proxmox/pve-xtermjs termproxy `process_queue`,
-`remove_number`, `read_ticket_line`):
+No I/O here, so property-based tests can drive it with arbitrary inputs. It follows
+proxmox/pve-xtermjs termproxy/src/main.rs (2.1.0) line by line, quirks included, because clients
+must cope with the real program:
 
-* every read is appended to one 4096-byte buffer; a read never takes more than the free space;
-* for types 0 and 1 the two bytes `<type>:` are consumed without looking at the second one;
-* a number runs to the next `:` anywhere in the buffer; without any `:`, more than 20 bytes are
-  discarded in 20-byte steps, 20 or fewer wait for the next read (but the header bytes before the
-  number are already gone: **no header state survives a read**, so a split header is misparsed);
-* a byte below `'0'` wraps around (Rust release builds), so it is just an unknown type and skipped;
-* only the byte count of a data message survives across reads.
+* `pty_buf` is one ByteBuffer of 4096 bytes (`ByteBuffer::new()`, proxmox-io byte_buffer.rs); a
+  read takes `min(bytes in the socket, free space)` (`read_from`, main.rs:389-407);
+* the auth line is read into the same buffer; the bytes after its newline stay there as protocol
+  input (`read_ticket_line`, main.rs:94-148);
+* `process_queue` runs only when no data message is in progress (`remaining == 0`, main.rs:447-451);
+  for types 0 and 1 it consumes `<type>:` before it knows whether the number is complete (69-80);
+* `remove_number` takes the digits up to the next `:` anywhere in the buffer; without any `:` it
+  discards 20 bytes while more than 20 are there, else gives up (29-55): **a header that is
+  incomplete when `process_queue` runs is lost**, and what follows is parsed as new messages;
+* a byte below `'0'` wraps around (u8 subtraction in a release build), so it is an unknown type and
+  skipped like the keepalive `2` (82-84);
+* data goes to the pty with non-blocking writes; only what the pty accepted is consumed, and only
+  the byte count of the current data message (`remaining`) survives between loop iterations (453-468).
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, Union
 
 BUFFER_SIZE = 4096
-"""termproxy's ByteBuffer capacity: one read never holds more (4.4 step 2 and 5)."""
+"""termproxy's ByteBuffer capacity: the buffer never holds more (4.4 steps 2 and 5)."""
 NUMBER_SCAN = 20
 """Without a `:` in the buffer, a number is discarded in steps of this many bytes."""
+
+SHORT_READ_MAX = 512
+CATCH_UP = 8
+"""--termproxy-short-reads: one loop iteration in this many, the pty takes all it can."""
+
+PtyWrite = Callable[[bytes], int]
+"""A non-blocking pty write: returns how many bytes the pty accepted (0 = it would block)."""
 
 
 class AuthLineError(Exception):
@@ -32,7 +46,7 @@ class AuthLineError(Exception):
 
 @dataclass(frozen=True)
 class DataEvent:
-    """Bytes for the pty (the payload of a `0:<len>:` message, possibly a piece of it)."""
+    """Bytes the pty accepted (the payload of a `0:<len>:` message, possibly a piece of it)."""
 
     data: bytes
 
@@ -55,34 +69,6 @@ class NoteEvent:
 Event = Union[DataEvent, ResizeEvent, NoteEvent]
 
 
-class AuthLineReader:
-    """Collects `<authid>:<ticket>\\n`; bytes after the newline stay as protocol input (4.4 step 2)."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def feed(self, chunk: bytes) -> tuple[bytes, bytes, bytes] | None:
-        """Add one read; returns (authid, ticket, rest) once the line is complete, else None.
-
-        Raises AuthLineError like termproxy: a full buffer without newline is incomplete, a line
-        without `:` is invalid. Reads beyond the buffer's free space are not taken (the real
-        program reads at most what fits), so a too long line fails before its newline is seen.
-        """
-        room = BUFFER_SIZE - len(self.buffer)
-        self.buffer += chunk[:room]
-        newline = self.buffer.find(b"\n")
-        if newline < 0:
-            if len(self.buffer) >= BUFFER_SIZE:
-                raise AuthLineError("failed reading ticket: authentication data is incomplete")
-            return None
-        line = bytes(self.buffer[:newline])
-        rest = bytes(self.buffer[newline + 1:]) + chunk[room:]
-        authid, sep, ticket = line.partition(b":")
-        if not sep:
-            raise AuthLineError("failed reading ticket: authentication data is invalid")
-        return authid, ticket, rest
-
-
 def parse_usize(raw: bytes) -> tuple[int | None, str | None]:
     """Rust `str::from_utf8` + `parse::<usize>()`: (value, None) or (None, termproxy's stderr line)."""
     try:
@@ -100,41 +86,92 @@ def parse_usize(raw: bytes) -> tuple[int | None, str | None]:
     return value, None
 
 
+def _accept_all(data: bytes) -> int:
+    return len(data)
+
+
 @dataclass
 class InputParser:
-    """The message parser; feed() it every read of the client byte stream."""
+    """termproxy's `pty_buf` and the code that fills and empties it."""
 
     buffer: bytearray = field(default_factory=bytearray)
     remaining: int = 0
-    """Bytes of the current data message still to come (the only state kept across reads)."""
+    """Bytes of the current data message still to come (the only message state kept between iterations)."""
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        """Process bytes as termproxy would; a chunk larger than the free buffer space becomes several reads."""
+    @property
+    def free(self) -> int:
+        """Free space: the most the next read can take."""
+        return BUFFER_SIZE - len(self.buffer)
+
+    @property
+    def full(self) -> bool:
+        """`pty_buf.is_full()`: termproxy stops reading its socket."""
+        return len(self.buffer) >= BUFFER_SIZE
+
+    def read(self, source: bytearray) -> int:
+        """`pty_buf.read_from(socket)`: move `min(len(source), free)` bytes from the front of `source`; returns the count."""
+        count = min(len(source), self.free)
+        if count:
+            self.buffer += source[:count]
+            del source[:count]
+        return count
+
+    def ticket_line(self) -> tuple[bytes, bytes] | None:
+        """`read_ticket_line`'s check after a read: (authid, ticket) once the line is there, else None.
+
+        The line is removed with its newline; what follows stays in the buffer as protocol input.
+        Raises AuthLineError like termproxy: a full buffer without newline is incomplete (the real
+        message also prints the buffer, i.e. the ticket: left out), a line without `:` is invalid.
+        """
+        newline = self.buffer.find(b"\n")
+        if newline < 0:
+            if self.full:
+                raise AuthLineError("failed reading ticket: authentication data is incomplete")
+            return None
+        line = bytes(self.buffer[:newline])
+        del self.buffer[:newline + 1]
+        authid, sep, ticket = line.partition(b":")
+        if not sep:
+            raise AuthLineError("failed reading ticket: authentication data is invalid")
+        return authid, ticket
+
+    def write_to_pty(self, write: PtyWrite = _accept_all) -> list[Event]:
+        """One pass of the pty write loop (main.rs:446-469) until the buffer is empty, a header is missing or the pty blocks."""
         events: list[Event] = []
-        view = memoryview(chunk)
-        while True:
-            room = BUFFER_SIZE - len(self.buffer)
-            piece, view = view[:room], view[room:]
-            self.buffer += piece
-            self._process(events)
-            if not view:
-                return events
-
-    def _process(self, events: list[Event]) -> None:
         while self.buffer:
             if self.remaining == 0:
                 length = self._process_queue(events)
                 if length is None:
-                    return
+                    break
                 self.remaining = length
                 if length == 0:
-                    continue
-            take = min(self.remaining, len(self.buffer))
-            if take == 0:
-                return
-            events.append(DataEvent(bytes(self.buffer[:take])))
-            del self.buffer[:take]
-            self.remaining -= take
+                    continue  # `0:0:`: an empty write, then process_queue again
+            piece = bytes(self.buffer[:min(self.remaining, len(self.buffer))])
+            accepted = write(piece)
+            if accepted <= 0:
+                break  # WouldBlock: pty_writable = false
+            events.append(DataEvent(piece[:accepted]))
+            del self.buffer[:accepted]
+            self.remaining -= accepted
+        return events
+
+    def read_socket(self, socket: bytearray, refill: Callable[[], int] = lambda: 0) -> int:
+        """termproxy's read loop (main.rs:389-407): read while the buffer has room and the socket has bytes; `refill`
+        lets the writer (pveproxy) put more into the socket meanwhile. Returns the bytes read."""
+        total = 0
+        while self.free and socket:
+            total += self.read(socket)
+            refill()
+        return total
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Everything in `chunk` through reads of at most the free space, the pty accepting all (for tests and tools)."""
+        source = bytearray(chunk)
+        events = self.write_to_pty()
+        while source:
+            self.read(source)
+            events += self.write_to_pty()
+        return events
 
     def _process_queue(self, events: list[Event]) -> int | None:
         """`process_queue`: skip control messages; return the length of the next data message, or None."""
@@ -172,3 +209,39 @@ class InputParser:
                 del self.buffer[:NUMBER_SCAN]
                 continue
             return None
+
+
+class ShortReads:
+    """`--termproxy-short-reads`: how much the pty takes in one termproxy loop iteration, like on a busy node.
+
+    Mostly a random 1..512 bytes, so termproxy's buffer stays partly full at random offsets and every
+    read is limited to a misaligned free space. One iteration in CATCH_UP the reader has caught up
+    and the pty takes all it can: with at most 512 bytes per iteration, termproxy would always refill
+    its buffer before the write loop reaches the buffer's end, so a header cut there would always be
+    completed in time and the quirk of process_queue could never show.
+    """
+
+    def __init__(self, seed: int | str) -> None:
+        self.rng = random.Random(seed)
+        self.left: int | None = None
+        self.exhausted = False
+        """The last iteration stopped because of the limit (termproxy loops again at once, not waiting for the pty)."""
+
+    def next_iteration(self) -> None:
+        """Draw the limit of the next loop iteration."""
+        self.left = None if self.rng.randrange(CATCH_UP) == 0 else self.rng.randint(1, SHORT_READ_MAX)
+        self.exhausted = False
+
+    def limit(self, write: PtyWrite) -> PtyWrite:
+        """`write` limited to what is left of this iteration's allowance."""
+        def limited(data: bytes) -> int:
+            if self.left is not None:
+                data = data[:self.left]
+                if not data:
+                    self.exhausted = True
+                    return 0
+            accepted = write(data)
+            if self.left is not None:
+                self.left -= accepted
+            return accepted
+        return limited

@@ -11,6 +11,9 @@ version string. Sources: the mirrored proxmox/pve-manager, pve-container and qem
 """
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from dataclasses import dataclass
 
 
@@ -140,11 +143,23 @@ DEFAULT_NAME = NEWEST.name
 
 
 def find_profile(name: str) -> PveVersion:
-    """The profile for a `--pve-version` name or its full pve-manager version (`8.4` or `8.4.21`); ValueError otherwise."""
+    """The profile for a `--pve-version` name or its full pve-manager version (`8.4` or `8.4.21`); ValueError otherwise.
+
+    Another point release of a known major.minor (`9.0.5`) plays that release's profile with its own
+    pve-manager version, so every check made on the pve-manager version (tokens on node shells, the
+    journal filters, the nested login) follows it exactly; the other packages' versions stay the
+    profile's (an approximation, good enough within one release).
+    """
     if name in PROFILES:
         return PROFILES[name]
     for profile in PROFILES.values():
         if profile.manager == name:
             return profile
+    wanted = version_tuple(name) if re.fullmatch(r"\d+\.\d+\.\d+", name) else ()
+    same_release = [profile for profile in PROFILES.values() if version_tuple(profile.manager)[:2] == wanted[:2]] if wanted else []
+    if same_release:
+        below = [profile for profile in same_release if version_tuple(profile.manager) <= wanted]
+        base = max(below, key=lambda p: version_tuple(p.manager)) if below else min(same_release, key=lambda p: version_tuple(p.manager))
+        return dataclasses.replace(base, name=name, manager=name)
     full = ", ".join(p.manager for p in PROFILES.values())
     raise ValueError(f"unknown Proxmox VE version '{name}'; known: {', '.join(PROFILES)} (or their full versions {full})")

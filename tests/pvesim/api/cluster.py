@@ -33,7 +33,7 @@ def cluster_status(ctx: CallContext, params: dict[str, Any]) -> Any:
             result.append({
                 "type": "node", "id": f"node/{node.name}", "name": node.name, "ip": node.ip,
                 "nodeid": node.nodeid if cluster.name else 0,
-                "local": 1 if node is cluster.local_node else 0,
+                "local": 1 if node.name == ctx.local else 0,
                 "online": 1 if node.online else 0,
                 "level": "",
             })

@@ -21,11 +21,11 @@ from pvesim.errors import ApiError, die, http_error
 from pvesim.faults import SessionFault
 from pvesim.httpmsg import HttpResponse
 from pvesim.lxcconfig import ct_conf_missing
-from pvesim.nodeshell import ShellCommand, ct_command, node_command
+from pvesim.nodeshell import NodeShellOptions, ShellCommand, ct_command, node_command
 from pvesim.params import integer, string
 from pvesim.router import Perm, Route
 from pvesim.terminals import Terminal
-from pvesim.termsession import make_takeover
+from pvesim.termsession import SessionOptions, make_takeover
 from pvesim.wsframe import accept_key
 
 PORT = integer("port", optional=False, minimum=5900, maximum=5999)
@@ -61,10 +61,15 @@ def node_termproxy(ctx: CallContext, params: dict[str, Any]) -> Any:
         node = cluster.nodes.get(name)
         if node is None:
             raise die(f"no such cluster node '{name}'")
-        local = node is cluster.local_node
+        # termproxy has no proxyto: it runs on the answering node, which reaches another node's shell over ssh.
+        local = name == ctx.local
+        version, from_ip = cluster.version, cluster.nodes[ctx.local].ip
+    options = ctx.services.options
+    shell_options = NodeShellOptions(options.ssh_latency_ms, options.login_flush_input)
     terminal = machine.terminals.open(f"/nodes/{name}", name, ctx.authid)
     try:
-        command = node_command(machine.node_envs[name], local, ctx.authid, params.get("cmd", "login"), terminal.port, os.environ)
+        command = node_command(machine.node_envs[name], local, ctx.authid, params.get("cmd"), terminal.port, os.environ, version, from_ip,
+                               shell_options)
         return _start(ctx, terminal, command, "vncshell", "")
     except Exception:
         machine.terminals.release(terminal)
@@ -107,8 +112,9 @@ def _websocket(ctx: CallContext, path: str, port: int, ticket: str) -> Any:
     if not key:
         raise http_error(500, "missing websocket-key")
     # pveproxy connects to termproxy's port before answering 101; termproxy accepts one connection only.
-    terminal = machine.terminals.claim(port, f"127.0.0.1:{random.randint(32768, 60999)}")
-    if terminal is None or terminal.path != path:
+    # pveproxy connects to termproxy on its own host: a terminal started by another node's API is not there.
+    terminal = machine.terminals.claim(port, f"127.0.0.1:{random.randint(32768, 60999)}", path, ctx.local)
+    if terminal is None:
         raise http_error(500, f"connect to 'localhost:{port}' failed: Connection refused")
     headers = [("Upgrade", "websocket"), ("Connection", "upgrade"), ("Sec-WebSocket-Accept", accept_key(key))]
     protocol = req.header("Sec-WebSocket-Protocol")
@@ -117,8 +123,8 @@ def _websocket(ctx: CallContext, path: str, port: int, ticket: str) -> Any:
     terminal.request_path = req.path
     fault = _session_fault(ctx, terminal)
     options = services.options
-    takeover = make_takeover(machine.terminals, terminal, services.auth.signer, services.stop_event, options.drop_last_bytes,
-                             options.termproxy_timeout, services.faults, fault)
+    session = SessionOptions(options.drop_last_bytes, options.termproxy_timeout, options.termproxy_socket_bytes, options.termproxy_short_reads)
+    takeover = make_takeover(machine.terminals, terminal, services.auth.signer, services.stop_event, session, services.faults, fault)
     return HttpResponse(101, "Switching Protocols", headers=headers, takeover=takeover, fault=fault.kind if fault else None)
 
 

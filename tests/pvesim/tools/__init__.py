@@ -1,7 +1,7 @@
 # Copyright (c) 2026, pveops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stand-alone programs the simulator installs into its state dir (`pct`, `lxc-attach`, `journalctl`, ...) or runs on a pty (`login`).
+"""Stand-alone programs the simulator installs into its state dir (`pct`, `lxc-attach`, `journalctl`, ...) or runs on a pty (`login`, `rejectsh`).
 
 They use the standard library only and import nothing from pvesim, because they run outside the
 simulator process (the container copy of `journalctl` even inside the bubblewrap sandbox). Their
@@ -23,7 +23,7 @@ _INLINE = re.compile(r"^from pvesim\.tools\.(\w+) import .*# inlined by pvesim\.
 
 
 def source_path(name: str) -> Path:
-    """The source file of a tool (`pct`, `lxc-attach` -> lxc_attach.py, `journalctl`, `login`, ...)."""
+    """The source file of a tool (`pct`, `lxc-attach` -> lxc_attach.py, `journalctl`, `login`, `rejectsh`, ...)."""
     return TOOLS_DIR / f"{name.replace('-', '_')}.py"
 
 

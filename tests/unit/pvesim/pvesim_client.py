@@ -15,9 +15,11 @@ from pvesim.harness import SimProcess
 class Api:
     """Requests against a SimProcess as one identity: token, ro, ticket, ops or none."""
 
-    def __init__(self, sim: SimProcess, auth: str = "token") -> None:
+    def __init__(self, sim: SimProcess, auth: str = "token", url: str | None = None) -> None:
+        """`url`: another listener of the simulator (`node_urls` with --node-listeners); default its main one."""
         self.sim = sim
-        self.base = sim.api
+        self.url = url or sim.url
+        self.base = self.url + "/api2/json"
         self.session = requests.Session()
         # REQUESTS_CA_BUNDLE in the environment would override session.verify; ignore the environment.
         self.session.trust_env = False

@@ -52,7 +52,7 @@ class Term:
 
     def url(self, ticket: str | None = None, port: int | None = None) -> str:
         """The wss:// vncwebsocket URL (ticket percent-encoded, as the UI does)."""
-        base = self.api.sim.url.replace("https://", "wss://")
+        base = self.api.url.replace("https://", "wss://")
         port = self.info["port"] if port is None else port
         ticket = self.info["ticket"] if ticket is None else ticket
         return f"{base}/api2/json{self.path}/vncwebsocket?port={port}&vncticket={quote(ticket, safe='')}"

@@ -91,7 +91,9 @@ def test_settings_cli_and_validation(fsim: SimProcess) -> None:
     assert settings["rate"] == 0.0 and settings["kinds"] == list(ALL_KINDS) and settings["seed"] == 5
     assert settings["injected"] == [] and settings["armed_drop"] is None and settings["forgotten"] == 0
     changed = fsim.set_faults(rate=0.05, kinds=["500", "reset-after"], seed=1, slow_ms=500)
-    assert changed == {"rate": 0.05, "kinds": ["500", "reset-after"], "seed": 1, "slow_ms": 500.0, "armed_drop": None, "match": None}
+    assert changed == {"rate": 0.05, "kinds": ["500", "reset-after"], "seed": 1, "slow_ms": 500.0, "armed_drop": None, "match": None,
+                       "nested_login_race": 0.0, "armed_hangups": 0, "link_rate": 0, "link_stall_ms": 0.0, "link_stall_every_ms": 1000.0,
+                       "link_stall_side": "both"}
     for bad in ({"rate": 2}, {"rate": "0.5"}, {"kinds": ["500", "teapot"]}, {"slow_ms": -1}, {"seed": "x"}, {"colour": 1}):
         with pytest.raises(SimError, match="400"):
             fsim.set_faults(**bad)

@@ -12,36 +12,52 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvesim import wsframe
-from pvesim.termparse import BUFFER_SIZE, AuthLineError, AuthLineReader, DataEvent, Event, InputParser, NoteEvent, ResizeEvent
+from pvesim.termparse import BUFFER_SIZE, AuthLineError, DataEvent, Event, InputParser, NoteEvent, ResizeEvent
 from pvesim.tickets import TicketSigner
-
-# --- the auth line --------------------------------------------------------------------------------------
-
-
-def test_auth_line_in_pieces_keeps_the_rest() -> None:
-    reader = AuthLineReader()
-    assert reader.feed(b"root@pam:PVEVNC:") is None
-    assert reader.feed(b"0000::sig\n0:2:") == (b"root@pam", b"PVEVNC:0000::sig", b"0:2:")
-
-
-def test_auth_line_splits_at_the_first_colon_only() -> None:
-    assert AuthLineReader().feed(b"root@pam!tok:PVEVNC:AB::x=\n") == (b"root@pam!tok", b"PVEVNC:AB::x=", b"")
-
-
-def test_auth_line_errors() -> None:
-    with pytest.raises(AuthLineError, match="authentication data is invalid"):
-        AuthLineReader().feed(b"no colon here\n")
-    reader = AuthLineReader()
-    # A line that does not fit termproxy's 4 KiB buffer fails before its newline arrives.
-    with pytest.raises(AuthLineError, match="authentication data is incomplete"):
-        reader.feed(b"x" * BUFFER_SIZE + b":t\n")
-
-
-# --- the message parser ------------------------------------------------------------------------------------
 
 
 def _data(events: list[Event]) -> bytes:
     return b"".join(e.data for e in events if isinstance(e, DataEvent))
+
+
+# --- the auth line --------------------------------------------------------------------------------------
+
+
+def _read_ticket(parser: InputParser, *reads: bytes) -> tuple[bytes, bytes] | None:
+    """Reads as `read_ticket_line` does them: each one into the free space, then the newline check."""
+    line = None
+    for data in reads:
+        source = bytearray(data)
+        parser.read(source)
+        line = parser.ticket_line()
+    return line
+
+
+def test_auth_line_in_pieces_keeps_the_rest() -> None:
+    parser = InputParser()
+    assert _read_ticket(parser, b"root@pam:PVEVNC:") is None
+    assert _read_ticket(parser, b"0000::sig\n0:2:") == (b"root@pam", b"PVEVNC:0000::sig")
+    # What followed the newline stays in termproxy's buffer as protocol input (main.rs:136-139).
+    assert bytes(parser.buffer) == b"0:2:"
+    assert _data(parser.feed(b"ok")) == b"ok"
+
+
+def test_auth_line_splits_at_the_first_colon_only() -> None:
+    assert _read_ticket(InputParser(), b"root@pam!tok:PVEVNC:AB::x=\n") == (b"root@pam!tok", b"PVEVNC:AB::x=")
+
+
+def test_auth_line_errors() -> None:
+    with pytest.raises(AuthLineError, match="authentication data is invalid"):
+        _read_ticket(InputParser(), b"no colon here\n")
+    # A line that does not fit termproxy's 4 KiB buffer fails before its newline is read.
+    parser = InputParser()
+    source = bytearray(b"x" * BUFFER_SIZE + b":t\n")
+    assert parser.read(source) == BUFFER_SIZE and bytes(source) == b":t\n"
+    with pytest.raises(AuthLineError, match="authentication data is incomplete"):
+        parser.ticket_line()
+
+
+# --- the message parser ------------------------------------------------------------------------------------
 
 
 def _resizes(events: list[Event]) -> list[tuple[int, int]]:
