@@ -17,10 +17,12 @@ one TCP connection, and termproxy reads that stream into a 4096-byte buffer, par
 ``0:LEN:DATA`` messages with a parser that loses a header cut by the end of the buffer (audit #5,
 termproxy main.rs ``process_queue``/``remove_number``). So every message after the ticket line is
 exactly ``BLOCK`` bytes — the message, padded with ``2`` bytes, which termproxy skips one by one as
-keepalives — and two blocks fill the buffer exactly: a full buffer then ends at the same offset
-within a block as it starts, which is never inside a header. (The other half of the fix, never
-having more in flight than the localhost connection holds, is the node shell's acknowledged
-upload in ``_nodeshell.py``.) This layer knows nothing about commands; ``_exec.py`` does.
+keepalives — and every data header has the same width (``0:0042:``; Rust's ``parse`` takes the
+leading zeros). Two blocks fill the buffer exactly, so a full buffer ends at the same offset within
+a block as it starts; the start is at a block's beginning, past a header, or on the last padding
+byte termproxy keeps, and with headers of one width the end is never inside one. (The other half
+of the fix, never having more in flight than the localhost connection holds, is the node shell's
+acknowledged upload in ``_nodeshell.py``.) This layer knows nothing about commands; ``_exec.py`` does.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ except ImportError as exc:  # pragma: no cover - exercised only where websocket-
 
 BLOCK = 2048
 """Size of every websocket message after the ticket line; termproxy's buffer holds exactly two."""
-DATA_PER_BLOCK = BLOCK - len(b"0:%d:" % BLOCK)
+HEADER = b"0:%04d:"
+"""Every data header is this wide (7 bytes), whatever its length."""
+DATA_PER_BLOCK = BLOCK - len(HEADER % 0)
 """Payload bytes in a full data block (its header is ``0:2041:``)."""
 KEEPALIVE = b"2" * BLOCK
 KEEPALIVE_EVERY = 25.0  # the browser client sends "2" every 30 s
@@ -70,7 +74,7 @@ def pad_block(message: bytes) -> bytes:
 
 def frame_input(data: bytes) -> list[bytes]:
     """``data`` as ``0:LEN:DATA`` messages, each padded to one block (see the module docstring)."""
-    return [pad_block(b"0:%d:" % len(data[start:start + DATA_PER_BLOCK]) + data[start:start + DATA_PER_BLOCK])
+    return [pad_block(HEADER % len(data[start:start + DATA_PER_BLOCK]) + data[start:start + DATA_PER_BLOCK])
             for start in range(0, len(data), DATA_PER_BLOCK)]
 
 

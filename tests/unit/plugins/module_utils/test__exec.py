@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import os
 import pty
+import random
 import select
 import signal
 import typing as t
@@ -37,7 +38,8 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
     validate_word,
 )
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
-from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import BLOCK, LoginRequired, frame_input
+from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import BLOCK, LoginRequired, frame_input, pad_block, resize_message
+from pvesim.streamsim import run_input
 from pvesim.termparse import DataEvent, InputParser
 
 
@@ -408,3 +410,22 @@ def test_a_lost_start_up_line_is_typed_once_more(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(PveTimeout, match="did not run our start-up line"):
         shell.open()
     assert len(session.sent) == 2  # typed twice, never more
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(1, 70000), min_size=1, max_size=12), seed=st.integers(0, 2 ** 31))
+def test_our_blocks_survive_termproxy_with_short_misaligned_reads(sizes: list[int], seed: int) -> None:
+    """Through the simulator's model of pveproxy and termproxy (streamsim): busy-node pty reads, our window in flight."""
+    messages = [os.urandom(size) for size in sizes]
+    frames = [block for message in messages for block in frame_input(message)]
+    result = run_input([resize_message(500, 50)] + frames, seed=seed, window=_nodeshell.WINDOW)
+    assert result.data == b"".join(messages)
+    assert result.notes == []
+
+
+def test_headers_of_unequal_width_can_be_cut_by_the_same_model() -> None:
+    """Padded blocks with natural headers (``0:5:`` next to ``0:2041:``) lose messages in the same model: the test above can fail."""
+    rng = random.Random(7)
+    payloads = [os.urandom(rng.choice((1, 9, 99, 999, 2041))) for _index in range(4000)]
+    blocks = [pad_block(b"0:%d:" % len(payload) + payload) for payload in payloads]
+    assert any(run_input(blocks, seed=seed, window=_nodeshell.WINDOW).data != b"".join(payloads) for seed in range(8))
