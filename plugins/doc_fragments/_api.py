@@ -90,6 +90,16 @@ options:
       - Uses E(PVE_ALLOW_HTTP) when not set.
     type: bool
     default: false
+  node_urls:
+    description:
+      - API addresses of individual nodes, by node name, for example V({pve2: https://pve2.example.com:8006}).
+      - >-
+        A terminal (commands, container logs, file tails) for a node in this list is opened through that node's own API, so its shell is
+        local there. Without an entry, Proxmox VE runs the shell of another node through SSH from the O(api_url) node, which costs a
+        connection set-up and, on Proxmox VE 9.0 and 9.1, goes through a nested login that can hang up early (one early hang-up is
+        retried either way). When the node's address cannot be reached, the terminal falls back to O(api_url) with a warning.
+      - The same TLS settings apply (O(ca_path), O(tls_fingerprint), O(validate_certs)).
+    type: dict
 requirements:
   - requests >= 2.28
 notes:
@@ -211,6 +221,12 @@ options:
       - name: PVE_ALLOW_HTTP
     vars:
       - name: pve_allow_http
+  node_urls:
+    description:
+      - API addresses of individual nodes by node name; terminals of those nodes open there instead of through O(api_url) and SSH.
+    type: dict
+    vars:
+      - name: pve_node_urls
 requirements:
   - requests >= 2.28
 """

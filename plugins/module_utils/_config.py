@@ -42,6 +42,7 @@ CONNECTION_OPTIONS = (
     "tls_fingerprint",
     "api_timeout",
     "allow_http",
+    "node_urls",
 )
 
 # Token names follow the realm/token regex of pve-access-control (pve-protocol.md §1.5).
@@ -53,6 +54,7 @@ _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 # (pve-protocol.md §1.5), so visible ASCII is all one can hold.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NODE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")  # pve-node: a host name without its domain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,11 @@ class ConnectionConfig:
     tls_fingerprint: str | None = None  # 64 lower-case hex digits
     timeout: float = DEFAULT_TIMEOUT
     allow_http: bool = False  # plain http:// api_url accepted (credentials travel unencrypted)
+    node_urls: tuple[tuple[str, str], ...] = ()  # (node, base URL): where that node's own terminals open
+
+    def node_url(self, node: str) -> str | None:
+        """The configured API address of ``node``, if any."""
+        return dict(self.node_urls).get(node)
 
     @property
     def api_root(self) -> str:
@@ -226,6 +233,8 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
     timeout = options.get("api_timeout")
     timeout_value = DEFAULT_TIMEOUT if timeout is None else bounded_number("api_timeout", timeout, 1, MAX_SECONDS)
 
+    node_urls = _node_urls(options.get("node_urls"), allow_http)
+
     return ConnectionConfig(
         base_url=base_url,
         user=user,
@@ -237,4 +246,25 @@ def connection_config(options: t.Mapping[str, t.Any]) -> ConnectionConfig:
         tls_fingerprint=normalize_fingerprint(str(fingerprint)) if fingerprint else None,
         timeout=timeout_value,
         allow_http=allow_http,
+        node_urls=node_urls,
     )
+
+
+def _node_urls(value: t.Any, allow_http: bool) -> tuple[tuple[str, str], ...]:
+    """``{node: url}`` validated like api_url, as sorted pairs."""
+    if not value:
+        return ()
+    if not isinstance(value, t.Mapping):
+        raise ConfigError(f"node_urls must be a dictionary of node name to API URL, got {value!r}")
+    pairs = []
+    for node, url in value.items():
+        if not isinstance(node, str) or not _NODE.fullmatch(node):
+            raise ConfigError(f"node_urls: {node!r} is not a node name")
+        try:
+            normalized = normalize_url(str(url))
+        except ConfigError as exc:
+            raise ConfigError(f"node_urls[{node}]: {exc}") from None
+        if normalized.startswith("http://") and not allow_http:
+            raise ConfigError(f"node_urls[{node}] {url!r} uses plain http://; use https:// (or set allow_http: true)")
+        pairs.append((node, normalized))
+    return tuple(sorted(pairs))

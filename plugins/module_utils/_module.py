@@ -37,6 +37,7 @@ API_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "tls_fingerprint": {"type": "str", "fallback": (env_fallback, ["PVE_TLS_FINGERPRINT"])},
     "api_timeout": {"type": "int", "default": DEFAULT_TIMEOUT, "fallback": (env_fallback, ["PVE_TIMEOUT"])},
     "allow_http": {"type": "bool", "default": False, "fallback": (env_fallback, ["PVE_ALLOW_HTTP"])},
+    "node_urls": {"type": "dict"},
 }
 
 

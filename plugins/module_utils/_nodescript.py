@@ -104,6 +104,8 @@ def loader(nonce: str, spool_dir: str) -> bytes:
     n = nonce.encode()
     return b"\n".join([
         b"n=%s; C=%d; c=; pf=" % (n, CHUNK),
+        # Proof that the exec worked: only then does the client send the script (never into an interactive shell).
+        b"printf '\\nPVEOPS-LOADED-%s\\n' \"$n\"",
         b"umask 077",
         b"fin() { printf '\\nPVEOPS-END-%%s\\n' \"$n\"; timeout --foreground %d head -c 1 >/dev/null 2>&1; exit 0; }" % WAIT_FOR_CLIENT,
         b"fail() { printf '\\nPVEOPS-FAIL-%s %s\\n' \"$n\" \"$1\"; rm -rf \"$d\"; fin; }",

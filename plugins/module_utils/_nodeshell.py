@@ -27,6 +27,7 @@ PRELUDE_LIMIT bytes there is an error, and the result's size is known from its h
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import secrets
 import time
@@ -139,9 +140,29 @@ class NodeShell:
     # ------------------------------------------------------------------ opening
 
     def open(self) -> None:
-        """Open the terminal and make the shell ready: raw, silent, and proven to run what we type."""
+        """Open the terminal and make the shell ready: raw, silent, and proven to run what we type.
+
+        With an address for the node in ``node_urls`` the terminal opens on the node itself (its shell
+        is local there, no SSH hop); when that address cannot be reached, through ``api_url``.
+        """
+        config = getattr(self.client, "config", None)  # (unit tests drive a terminal without an API client)
+        url = config.node_url(self.node) if config is not None else None
+        if config is not None and url and url != config.base_url:
+            direct = self.client.derived(f"node:{self.node}", dataclasses.replace(config, base_url=url, node_urls=()))
+            try:
+                self._open_through(direct)
+                return
+            except PveConnectionError as exc:
+                if self.ready_at or self.deadline.expired():
+                    raise
+                self.client.warnings.append(f"node {self.node}: its own API at {url} could not be used ({exc}); "
+                                            f"the terminal went through {config.base_url} instead")
+                self.buffer = OutputBuffer()
+        self._open_through(self.client)
+
+    def _open_through(self, client: ApiClient) -> None:
         for attempt in (1, 2):
-            self.session = TerminalSession(self.client, self.node, self.deadline)
+            self.session = TerminalSession(client, self.node, self.deadline)
             self.session.open()
             try:
                 self._become_ready()
@@ -230,9 +251,10 @@ class NodeShell:
 
         Returns once the node reported STARTED: it has everything it needs.
         """
-        session = self._session()
         encoded = base64.b64encode(script)
-        self.send(go_record(self.nonce) + self._loader() + b"%d\n" % len(encoded))
+        self.send(go_record(self.nonce) + self._loader())
+        self.wait_for(b"PVEOPS-LOADED-" + self.nonce.encode(), "the loader's start (the root shell did not run it)")
+        self.send(b"%d\n" % len(encoded))
         for blob in (encoded,) + tuple(base64.b64encode(data) for data in files):
             self.upload(blob)
         self.wait_for(b"PVEOPS-STARTED-" + self.nonce.encode(), "the script's start")

@@ -202,7 +202,7 @@ class AgentSession:
     def abort(self) -> None:
         """Close the terminal now, from another thread: the node shell gets its hang-up and stops the command."""
         self.broken = True
-        session = self.shell.session
+        session, self.shell.session = self.shell.session, None
         if session is not None:
             session.close()
 

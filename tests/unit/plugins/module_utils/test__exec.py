@@ -3,10 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The exec protocol against a real bash on a real pty (no simulator, no network).
 
-``LocalTerminal`` stands in for the websocket session: it decodes our ``0:LEN:DATA`` frames
-the way termproxy does and types the data into an interactive bash, so the bootstrap line,
-the readiness nonce, the raw tty, the base64 framing and the parser all run for real.
-Commands run directly on this machine (there is no ``pct`` here).
+A local pty stands in for the websocket session (local_terminal.py): it decodes our ``0:LEN:DATA`` blocks
+the way termproxy does and types the data into an interactive bash, so the start-up line, the
+readiness nonce, the raw tty, the acknowledged uploads and the result framing all run for real.
+Commands run directly on this machine (a fake ``pct`` runs them here).
 """
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ import base64
 import gzip
 import hashlib
 import os
-import pty
 import random
-import select
-import signal
 import typing as t
 
 import pytest
@@ -39,6 +36,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._exec import (
 )
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 from ansible_collections.pveops.proxmox.plugins.module_utils._terminal import BLOCK, LoginRequired, frame_input, pad_block, resize_message
+from local_terminal import local_terminal  # noqa: F401  pylint: disable=unused-import
 from pvesim.streamsim import run_input
 from pvesim.termparse import DataEvent, InputParser
 
@@ -53,76 +51,9 @@ def termproxy_data(blocks: list[bytes]) -> bytes:
     return bytes(data)
 
 
-# A node's `pct` for this machine: `exec VMID -- ARGV` runs ARGV here, `push VMID FILE TARGET` copies.
-FAKE_PCT = """#!/bin/sh
-case "$1" in
-exec) shift 3; exec "$@";;
-push) cp "$3" "$4";;
-*) echo "fake pct: $1 not supported" >&2; exit 255;;
-esac
-"""
-
-
-class LocalTerminal:
-    """A TerminalSession look-alike over a local pty running an interactive bash."""
-
-    def __init__(self, _client: t.Any, _node: str, deadline: Deadline) -> None:
-        self.deadline = deadline
-        self.user = "root@pam"
-        self.pid = 0
-        self.fd = -1
-        self.parser = InputParser()
-
-    def open(self) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # pragma: no cover - child
-            environment = {"PATH": os.environ["PVEOPS_TEST_PATH"], "PS1": "root@local:~# ", "TERM": "xterm-256color", "HOME": "/tmp"}
-            os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], environment)
-
-    def send(self, data: bytes) -> None:
-        for block in frame_input(data):
-            assert len(block) == BLOCK
-            for event in self.parser.feed(block):
-                if isinstance(event, DataEvent):
-                    view = memoryview(event.data)
-                    while view:
-                        written = os.write(self.fd, view)
-                        view = view[written:]
-
-    def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
-        while True:
-            if deadline.expired():
-                raise PveTimeout(f"no {what} within {deadline.seconds:g} s")
-            ready = select.select([self.fd], [], [], min(0.2, deadline.remaining()))[0]
-            if ready:
-                try:
-                    return os.read(self.fd, 65536)
-                except OSError:
-                    return None
-
-    def age(self) -> float:
-        return 0.0
-
-    def close(self) -> None:
-        if self.pid:
-            os.close(self.fd)  # a hang-up, as when termproxy's pty closes: the foreground group gets SIGHUP
-            try:
-                os.kill(self.pid, signal.SIGHUP)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-
-
 @pytest.fixture(autouse=True)
-def local_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    monkeypatch.setattr(_nodeshell, "TerminalSession", LocalTerminal)
-    bin_dir = tmp_path_factory.getbasetemp() / "fake-node-bin"
-    if not (bin_dir / "pct").exists():
-        bin_dir.mkdir(exist_ok=True)
-        (bin_dir / "pct").write_text(FAKE_PCT)
-        (bin_dir / "pct").chmod(0o755)
-    monkeypatch.setenv("PVEOPS_TEST_PATH", f"{bin_dir}:{os.environ['PATH']}")
+def local_node_shell(local_terminal: None) -> None:
+    """Every test here runs its terminal on a local bash (local_terminal.py)."""
 
 
 def run(argv: list[str], stdin: bytes = b"", timeout: int | None = 30, **kwargs: t.Any) -> _exec.ExecResult:
