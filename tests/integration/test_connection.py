@@ -231,3 +231,13 @@ def test_interrupted_run_leaves_nothing_running(ansible: Ansible, inventory: pat
         process.communicate(timeout=60)
     sleeping = ["pgrep", "-f", "sleep 300"]
     assert wait_for(lambda: subprocess.run(sleeping, capture_output=True, check=False).returncode != 0, 30), "the command still runs"
+
+
+def test_a_secret_no_header_can_carry_is_refused_without_its_value(ansible: Ansible) -> None:
+    """Issue 12 item 1 for the connection plugin too: the option is named, the value never shown, nothing is sent."""
+    secret = ansible.sim.password + "\n"
+    ansible.sim.mark()
+    run = adhoc(ansible, {"pve_vmid": 121, "pve_node": "pve1"}, "true", "password", {"PVE_PASSWORD": secret}, "-vvvv")
+    assert run.rc != 0
+    assert "api_password" in run.output and ansible.sim.password not in run.output
+    assert not ansible.sim.requests()
