@@ -12,18 +12,15 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import typing as t
 
 from common import PEER_NAME, PEER_VENV, Row, ensure_peer_venv, measure, median, with_peer
 from sshd import NodeSshd
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
-from ansible_collections.pveops.proxmox.plugins.module_utils._config import connection_config
-from ansible_collections.pveops.proxmox.plugins.module_utils._exec import container_argv, run_capture
 from collection_tree import ensure_collection_tree
 from pvesim.harness import SimProcess
 
@@ -38,12 +35,24 @@ NAME = "exec over the API"
 PEER = "pct exec over SSH (paramiko)"
 
 
-def _ours_once(sim: SimProcess, argv: list[str]) -> tuple[float, bytes]:
-    started = time.monotonic()
-    with ApiClient(connection_config({"api_url": sim.url, "api_password": sim.password, "ca_path": sim.ca_path})) as client:
-        result = run_capture(client, NODE, container_argv(VMID, argv), timeout=120)
-    assert result.rc == 0, result.stderr
-    return time.monotonic() - started, result.stdout
+def _probe(sim: SimProcess, collections: pathlib.Path) -> dict[str, t.Any]:
+    """Our exec rows, measured with the collection in ``collections`` (exec_probe.py, a fresh interpreter)."""
+    done = subprocess.run([sys.executable, str(HERE / "exec_probe.py"), str(collections), sim.url, sim.password, sim.ca_path, str(RUNS),
+                           str(OUTPUT)], capture_output=True, text=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"exec probe of {collections} failed: {done.stdout[-1000:]}{done.stderr[-1500:]}")
+    return dict(json.loads(done.stdout))
+
+
+def _baseline() -> pathlib.Path | None:
+    """PVEOPS_BENCH_BASELINE: a checkout of an earlier version of the collection (its repository root), measured in the same run."""
+    root = os.environ.get("PVEOPS_BENCH_BASELINE")
+    if not root:
+        return None
+    tree = pathlib.Path(tempfile.mkdtemp(prefix="bench-baseline-")) / "ansible_collections" / "pveops"
+    tree.mkdir(parents=True)
+    (tree / "proxmox").symlink_to(pathlib.Path(root).resolve(), target_is_directory=True)
+    return tree.parent.parent
 
 
 def _playbook(path: pathlib.Path, tasks: str) -> pathlib.Path:
@@ -95,15 +104,18 @@ def _peer_direct(sshd: NodeSshd) -> dict[str, t.Any] | None:
 def run() -> list[Row]:
     """Measure and return the rows."""
     peer_ready = ensure_peer_venv() is not None
+    baseline_tree = _baseline()
     with tempfile.TemporaryDirectory(prefix="bench-exec-") as tmp, SimProcess() as sim:
         workdir = pathlib.Path(tmp)
-        _ours_once(sim, ["true"])  # warm-up: container filesystem, caches
-        singles = [_ours_once(sim, ["hostname"])[0] for _index in range(RUNS)]
-        throughput = {}
-        for label, command in OUTPUTS.items():
-            seconds, output = _ours_once(sim, ["sh", "-c", command])
-            assert len(output) == OUTPUT
-            throughput[label] = OUTPUT / 1e6 / seconds
+        ours = _probe(sim, ensure_collection_tree())
+        baseline = None
+        if baseline_tree is not None:
+            try:
+                baseline = _probe(sim, baseline_tree)
+            finally:
+                shutil.rmtree(baseline_tree, ignore_errors=True)
+        singles = ours["singles"]
+        throughput = {label: OUTPUT / 1e6 / ours["outputs"][key] for label, key in zip(OUTPUTS, ("random", "text"))}
         ours_book = _ours_playbook(sim, workdir)
         peer_direct = peer_book = None
         peer_note = PEER
@@ -126,4 +138,17 @@ def run() -> list[Row]:
     ] + [
         Row(NAME, "ansible-playbook, 20 command tasks", ours_book, peer_book, f"command module over {PEER_NAME} proxmox_pct_remote" if peer_book
             else peer_note, "s"),
-    ]
+    ] + _baseline_rows(ours, baseline)
+
+
+def _baseline_rows(ours: dict[str, t.Any], baseline: dict[str, t.Any] | None) -> list[Row]:
+    """This tree against the baseline tree (PVEOPS_BENCH_BASELINE), measured on the same simulator in the same run."""
+    if baseline is None:
+        return []
+    note = "baseline tree (PVEOPS_BENCH_BASELINE), same run"
+    rows = [Row(NAME, "before/after: one command, median", median(ours["singles"]), median(baseline["singles"]), note, "s",
+                "not slower than +10 %")]
+    for key, label in (("random", "random bytes"), ("text", "log-like text")):
+        rows.append(Row(NAME, f"before/after: 50 MiB of {label}", OUTPUT / 1e6 / ours["outputs"][key], OUTPUT / 1e6 / baseline["outputs"][key],
+                        note, "MB/s", "not slower than -10 %", lower_is_better=False))
+    return rows
