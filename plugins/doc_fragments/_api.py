@@ -92,7 +92,7 @@ options:
     default: false
   node_urls:
     description:
-      - API addresses of individual nodes, by node name, for example V({pve2: https://pve2.example.com:8006}).
+      - "API addresses of individual nodes, by node name, for example C({\"pve2\": \"https://pve2.example.com:8006\"})."
       - >-
         A terminal (commands, container logs, file tails) for a node in this list is opened through that node's own API, so its shell is
         local there. Without an entry, Proxmox VE runs the shell of another node through SSH from the O(api_url) node, which costs a

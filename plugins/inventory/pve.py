@@ -316,7 +316,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if address:
             hostvars["ansible_host"] = address
         # Every expression is evaluated (no short cut), so that each one that cannot be is reported.
-        if not all([self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []]):
+        verdicts = [self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []]
+        if not all(verdicts):
             return None
         if self._connection_vars is not None and guest["type"] == "lxc":
             hostvars.update(self._connection_vars.get(str(cluster.get("url")), {}))

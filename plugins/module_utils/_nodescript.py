@@ -200,8 +200,7 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_length: int, time
         b'rx "$d/i" %d || fail stdin' % stdin_length,
         b"printf '\\nPVEOPS-STARTED-%s\\n'" % n,
     ]
-    if check:
-        assert check is not None
+    if check is not None and check:
         lines += [
             _run(sh_join(precheck_argv(check)), b'< /dev/null > "$d/c" 2>&1'),
             b"wait $c; g=$?; c=",

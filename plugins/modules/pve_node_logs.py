@@ -173,6 +173,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._module import PveM
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_SECONDS, bounded_number
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
+
 def parse_time(value: str | None, option: str) -> int | None:
     """Epoch seconds from ``1732528800`` or ``2026-11-25 10:00[:00]`` (local time of the controller)."""
     if value is None or value == "":

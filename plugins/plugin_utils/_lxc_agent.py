@@ -35,7 +35,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClie
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveConnectionError, PveError, PveTimeout
 from ansible_collections.pveops.proxmox.plugins.module_utils._exec import ExecResult, parse_capture, result_header
 from ansible_collections.pveops.proxmox.plugins.module_utils._nodescript import KILL_GRACE, report_result, sh_join, sh_quote
-from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL, PRELUDE_LIMIT, NodeShell
+from ansible_collections.pveops.proxmox.plugins.module_utils._nodeshell import DEFAULT_SPOOL, NodeShell
 from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadline
 
 RECORD = 256
@@ -229,8 +229,8 @@ class AgentSession:
         packed = gzip.compress(stdin, 1) if zipped else stdin
         data = base64.b64encode(packed)
         digest = hashlib.sha256(stdin).hexdigest() if stdin else "-"
-        header = b"PVEOPS-REQ %d %d %d %s %s %d %d" % (self.requests, len(spec), len(data), b"z" if zipped else b"p", digest.encode(),
-                                                     int(timeout), 1 if want_sha else 0)
+        fields = (self.requests, len(spec), len(data), b"z" if zipped else b"p", digest.encode(), int(timeout), 1 if want_sha else 0)
+        header = b"PVEOPS-REQ %d %d %d %s %s %d %d" % fields
         # The previous request's output is done with: keep only what came after the loop said it is ready.
         idle_marker = b"PVEOPS-IDLE-" + shell.nonce.encode()
         shell.wait_for(idle_marker, "the request loop", seconds=30)

@@ -199,7 +199,8 @@ class Broker:
     def serve(self) -> None:
         """Until idle: accept, check the peer, handle each connection in a thread."""
         server = self.server
-        assert server is not None
+        if server is None:
+            raise PveError("the broker serves only after listen()")
         try:
             while True:
                 try:
@@ -360,7 +361,8 @@ class BrokerClient:
     def _sock(self) -> socket.socket:
         if self.sock is None:
             self.connect()
-        assert self.sock is not None
+        if self.sock is None:  # connect sets it or raises
+            raise BrokerUnavailable("not connected")
         return self.sock
 
     def account(self, node: str, vmid: int, user: str) -> tuple[Account, str, str]:

@@ -86,13 +86,17 @@ class ContainerLink:
             self.client = ApiClient(self.config)
         return self.client
 
+    def _node(self) -> str:
+        if self.node is None:
+            raise PveError("the container's node is not known yet")
+        return self.node
+
     def _find_node(self) -> str:
         guest = Cluster(self._api()).find_container(self.vmid, None, None)
         return guest.node
 
     def _open_local(self) -> None:
-        assert self.node is not None
-        session = AgentSession(self._api(), self.node, idle=600, spool_dir=self.spool_dir)
+        session = AgentSession(self._api(), self._node(), idle=600, spool_dir=self.spool_dir)
         self.local = session
         session.open()
         self.upid = session.upid
@@ -102,12 +106,12 @@ class ContainerLink:
 
     def run(self, argv: t.Sequence[str], stdin: bytes = b"", want_sha: bool = False) -> tuple[ExecResult, str | None]:
         """Run ``argv`` in the container as the remote user."""
-        assert self.node is not None
+        node = self._node()
         command = attach_argv(self.vmid, argv, self.account, self.attach)
         try:
             if self.broker is not None:
                 try:
-                    result, sha, upid = self.broker.run(self.node, command, stdin, want_sha=want_sha)
+                    result, sha, upid = self.broker.run(node, command, stdin, want_sha=want_sha)
                     self.upid = upid or self.upid
                     return result, sha
                 except BrokerUnavailable as exc:
@@ -115,7 +119,8 @@ class ContainerLink:
                     self.log(f"PVE_LXC broker lost before the command started ({exc}); using a node shell of this worker")
                     self._close_broker()
                     self._open_local()
-            assert self.local is not None
+            if self.local is None:
+                raise PveConnectionError("no node shell is open")
             return self.local.run(command, stdin, want_sha=want_sha)
         except PveConnectionError as exc:
             raise AnsibleConnectionFailure(f"container {self.vmid}: {exc.message}") from None

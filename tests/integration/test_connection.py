@@ -152,8 +152,8 @@ def test_users_and_become(ansible: Ansible, inventory: pathlib.Path) -> None:
 def adhoc(ansible: Ansible, host_vars: dict[str, t.Any], command: str = "id -un", auth: str = "password",
           env: dict[str, str | None] | None = None, *args: str) -> Run:
     inventory = ansible.workdir / f"adhoc-{ansible.counter}.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"target": dict({"ansible_connection": "pveops.proxmox.pve_lxc",
-                                                                        "ansible_python_interpreter": "/usr/bin/python3"}, **host_vars)}}}))
+    target = dict({"ansible_connection": "pveops.proxmox.pve_lxc", "ansible_python_interpreter": "/usr/bin/python3"}, **host_vars)
+    inventory.write_text(json.dumps({"all": {"hosts": {"target": target}}}))
     return ansible.run(["ansible", "target", "-i", str(inventory), "-m", "ansible.builtin.command", "-a", command, *args],
                        auth=auth, env=dict(broker_env(ansible), **(env or {})))
 
@@ -222,7 +222,7 @@ def test_verbose_output_names_the_node_terminal(ansible: Ansible) -> None:
 def test_interrupted_run_leaves_nothing_running(ansible: Ansible, inventory: pathlib.Path) -> None:
     marker = ansible.sim.state_dir / "containers" / "121" / "rootfs" / "tmp" / "pveops-interrupt"
     marker.unlink(missing_ok=True)
-    env = {key: value for key, value in ansible.env("password").items()}
+    env = dict(ansible.env("password"))
     env.update({key: value for key, value in broker_env(ansible).items() if value is not None})
     command = [str(BIN / "ansible"), "web1", "-i", str(inventory), "-m", "ansible.builtin.shell", "-a", "touch /tmp/pveops-interrupt; sleep 300"]
     with subprocess.Popen(command, env=env, cwd=ansible.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as process:

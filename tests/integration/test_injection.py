@@ -10,9 +10,7 @@ line and base64 — and the command must have seen the values unchanged.
 """
 from __future__ import annotations
 
-import base64
 import os
-import re
 import shlex
 import typing as t
 

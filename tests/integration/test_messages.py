@@ -24,7 +24,7 @@ MODULES_WITH_ONE_CONTAINER = [
 ]
 
 
-@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER + [("pve_lxc_stats", {})], ids=lambda value: str(value))
+@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER + [("pve_lxc_stats", {})], ids=str)
 def test_not_found_is_worded_the_same_everywhere(ansible: Ansible, module: str, extra: dict[str, object]) -> None:
     vmid: object = [4242] if module == "pve_lxc_stats" else 4242
     name: object = ["nope"] if module == "pve_lxc_stats" else "nope"
@@ -34,7 +34,7 @@ def test_not_found_is_worded_the_same_everywhere(ansible: Ansible, module: str, 
     assert by_name.rc != 0 and by_name.result["msg"] == "container named 'nope' not found in the cluster"
 
 
-@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER, ids=lambda value: str(value))
+@pytest.mark.parametrize(("module", "extra"), MODULES_WITH_ONE_CONTAINER, ids=str)
 def test_vmid_and_name_that_disagree_say_so(ansible: Ansible, module: str, extra: dict[str, object]) -> None:
     """Before, the message said "container 101 not found" although 101 exists."""
     ansible.sim.mark()

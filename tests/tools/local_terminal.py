@@ -94,5 +94,3 @@ def local_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
         (bin_dir / "pct").write_text(FAKE_PCT)
         (bin_dir / "pct").chmod(0o755)
     monkeypatch.setenv("PVEOPS_TEST_PATH", f"{bin_dir}:{os.environ['PATH']}")
-
-

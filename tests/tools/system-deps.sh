@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: bubblewrap runs each simulated container in its own filesystem and
 # namespaces; the containers see the machine's /usr, so `sudo` (become in containers) comes from the
-# machine; shellcheck lets `ansible-test sanity` check the role's shell scripts (without it the
-# shellcheck test is skipped: "Required program shellcheck not found").
+# machine; the shellcheck package lets `ansible-test sanity` check the role's shell scripts (without it
+# that sanity test is skipped: "Required program shellcheck not found").
 # Installed only when missing, and only where we are root with apt.
 set -euo pipefail
 missing=()

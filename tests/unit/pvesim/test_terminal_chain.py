@@ -169,7 +169,7 @@ def test_a_send_side_stall_blocks_a_big_send(csim: SimProcess, root: Api) -> Non
         frame = b"0:65529:" + b"q" * 65529
         sent = 0
         with pytest.raises(websocket.WebSocketTimeoutException):
-            for _ in range(320):  # 20 MiB: far more than the socket buffers hold
+            for _index in range(320):  # 20 MiB: far more than the socket buffers hold
                 term.ws.send_binary(frame)
                 sent += len(frame)
         # The simulator read nothing meanwhile; the client got the buffers' worth out, then its send blocked.

@@ -90,7 +90,7 @@ def test_short_reads_garble_rarely_but_they_do() -> None:
 
 def _random_payloads(seed: int, total: int) -> list[bytes]:
     rng = random.Random(seed)
-    return [rng.randbytes(rng.randint(0, BLOCK - 7)) for _ in range(total // 1000)]
+    return [rng.randbytes(rng.randint(0, BLOCK - 7)) for _index in range(total // 1000)]
 
 
 def test_fixed_blocks_arrive_byte_exact_over_a_long_run() -> None:
@@ -142,7 +142,7 @@ def test_any_stream_any_acceptance_keeps_the_invariants(frames: list[bytes], acc
 def test_short_reads_policy() -> None:
     reads = ShortReads("seed")
     limits = []
-    for _ in range(4000):
+    for _index in range(4000):
         reads.next_iteration()
         limits.append(reads.left)
     small = [limit for limit in limits if limit is not None]
@@ -150,7 +150,7 @@ def test_short_reads_policy() -> None:
     assert 0.5 / CATCH_UP < limits.count(None) / len(limits) < 2.0 / CATCH_UP
     # Seeded: the same seed gives the same sequence.
     again = ShortReads("seed")
-    assert [(again.next_iteration(), again.left)[1] for _ in range(100)] == limits[:100]
+    assert [(again.next_iteration(), again.left)[1] for _index in range(100)] == limits[:100]
     reads.left, taken = 3, []
     write = reads.limit(lambda data: taken.append(data) or len(data))
     assert write(b"abcdef") == 3 and write(b"def") == 0 and reads.exhausted and taken == [b"abc"]
@@ -172,7 +172,7 @@ def test_payloads_run_together_in_one_socket() -> None:
 def test_wbuf_max_is_checked_only_when_no_write_was_pending() -> None:
     """AnyEvent::Handle checks wbuf_max right after the immediate write of an idle handle (Handle.pm:941-978)."""
     connection = TermproxyConnection(capacity=4096)
-    for _ in range(40):  # 5 MiB behind a stalled termproxy: pveproxy keeps buffering
+    for _index in range(40):  # 5 MiB behind a stalled termproxy: pveproxy keeps buffering
         connection.push_write(b"x" * MAX_PAYLOAD)
     assert len(connection.wbuf) == 40 * MAX_PAYLOAD - 4096 > WBUF_MAX
     # One payload onto an idle handle that leaves more than wbuf_max unwritten is the fatal error (impossible

@@ -14,6 +14,7 @@ from ansible.module_utils.testing import patch_module_args
 # (nothing listens on port 9).
 CONNECTION = {"api_url": "https://127.0.0.1:9", "api_password": "unit-test-password", "api_timeout": 1}
 
+
 @pytest.fixture
 def run_module(capsys: pytest.CaptureFixture[str]) -> t.Callable[..., dict[str, t.Any]]:
     """``run_module(module, **args)``: the result dict of ``module.main()`` (exit_json or fail_json)."""
