@@ -214,7 +214,7 @@ def test_lookup_reports_what_it_could_not_read_like_the_inventory(ansible: Ansib
                              "--list"], auth="readonly")
     assert lookup.rc != 0 and inventory.rc == 0
     lookup_text, inventory_text = " ".join(lookup.output.split()), " ".join(inventory.stderr.split())
-    warning = re.search(r"node pve1: addresses of 1 guest\(s\) could not be read: 200: .*?VM\.GuestAgent\.Audit[^)]*\)", inventory_text)
+    warning = re.search(r"node pve1: addresses of 1 guest\(s\) could not be read or are incomplete: 200: .*?VM\.GuestAgent\.Audit[^)]*\)", inventory_text)
     assert warning, inventory_text
     assert f"[WARNING]: pveops.proxmox.pve: {warning.group(0)}" in inventory_text
     assert f"[WARNING]: pveops.proxmox.pve_resource: {warning.group(0)}" in lookup_text

@@ -202,8 +202,8 @@ def test_stream_mode_ends_after_its_time() -> None:
 def test_result_parser_under_random_frame_splits(stdout: bytes, stderr: bytes, rc: int, cuts: list[int], gzipped: bool) -> None:
     nonce = "n0nce"
     wire = gzip.compress(stdout) if gzipped else stdout
-    header = b"PVEOPS-ACK-n0nce\n\nPVEOPS-RESULT-n0nce %d %d %d %s p %d %d - -\n" % (rc, len(stdout), len(stderr), b"z" if gzipped else b"p",
-                                                                                 len(wire), len(stderr))
+    fields = (rc, len(stdout), len(stderr), b"z" if gzipped else b"p", len(wire), len(stderr))
+    header = b"PVEOPS-ACK-n0nce\n\nPVEOPS-RESULT-n0nce %d %d %d %s p %d %d - -\n" % fields
     stream = header + wire + b"\nPVEOPS-SEP-n0nce\n" + stderr + b"\nPVEOPS-END-n0nce\n"
     buffer = OutputBuffer()
     position = 0
