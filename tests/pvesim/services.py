@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pvesim.auth import AuthService
 from pvesim.faults import FaultInjector
 from pvesim.journal import NodeJournal
-from pvesim.limiter import ProtectedLimiter
+from pvesim.limiter import WorkerPool
 from pvesim.model import Cluster
 from pvesim.options import SimOptions
 from pvesim.reqlog import RequestLog
@@ -33,7 +33,10 @@ class Services:
     fingerprint: str
     tasks: TaskManager = field(init=False)
     journals: dict[str, NodeJournal] = field(init=False)
-    limiter: ProtectedLimiter = field(init=False)
+    limiter: WorkerPool = field(init=False)
+    """pvedaemon's workers per node: protected calls."""
+    proxy_workers: WorkerPool = field(init=False)
+    """pveproxy's workers per node: unprotected calls."""
     faults: FaultInjector = field(init=False)
     reqlog: RequestLog | None = None
     machine: Machine | None = None
@@ -43,7 +46,8 @@ class Services:
         now = time.time()
         self.journals = {n.name: NodeJournal(n.name, n.boot_time, now) for n in self.cluster.nodes.values()}
         self.tasks = TaskManager(self.stop_event, self._task_event)
-        self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
+        self.limiter = WorkerPool(self.options.protected_concurrency, self.stop_event)
+        self.proxy_workers = WorkerPool(self.options.proxy_workers, self.stop_event)
         options = self.options
         self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms)
 
