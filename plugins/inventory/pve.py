@@ -159,7 +159,9 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import Conf
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import choose_host, parse_networks
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
+
+if t.TYPE_CHECKING:
+    from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
 
 PREFIX = "pve_"
 # What a host keeps with host_variables: lean (issue 15): the variables that identify and reach it,
@@ -263,6 +265,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ discovery
 
     def _snapshot(self, previous: dict[str, t.Any]) -> Snapshot:
+        # Imported here: discovery needs the HTTP client, which a cache hit does without (new_client).
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import snapshot
+
         defaults = plugin_connection_options(self)
         entries = self.get_option("clusters") or [{}]
         try:
