@@ -93,8 +93,8 @@ options:
       - Which variables hosts keep.
       - >-
         V(lean) keeps what identifies a host and reaches it: C(ansible_host), C(pve_type), C(pve_vmid), C(pve_name) (when known),
-        C(pve_node), C(pve_status), C(pve_ips), and C(pve_tags), C(pve_pool), C(pve_lock), C(pve_hastate), C(pve_template) when they say something
-        (tags, a pool, a lock, an HA state, a template). C(pve_cluster) is the group C(pve_cluster_<name>); C(pve_uptime), C(pve_maxmem),
+        C(pve_node), C(pve_status), and C(pve_ips), C(pve_tags), C(pve_pool), C(pve_lock), C(pve_hastate), C(pve_template) when they say
+        something (addresses, tags, a pool, a lock, an HA state, a template): use C(pve_ips | default([])) where a host may have no address. C(pve_cluster) is the group C(pve_cluster_<name>); C(pve_uptime), C(pve_maxmem),
         C(pve_maxcpu) and C(pve_maxdisk) are left out. Every variable a host keeps costs memory and time for every host in every run.
       - V(full) keeps every variable on every host, null, empty or false ones too (what version 0.1.0 did).
       - >-
@@ -167,8 +167,8 @@ PREFIX = "pve_"
 # What a host keeps with host_variables: lean (issue 15): the variables that identify and reach it,
 # and those of WHEN_SET only when they say something. The others are a group (pve_cluster) or
 # rarely used (uptime, sizes); expressions see them all.
-LEAN = frozenset({"ansible_host", "pve_type", "pve_vmid", "pve_name", "pve_node", "pve_status", "pve_ips"})
-WHEN_SET = frozenset({"pve_tags", "pve_pool", "pve_lock", "pve_hastate", "pve_template"})
+LEAN = frozenset({"ansible_host", "pve_type", "pve_vmid", "pve_name", "pve_node", "pve_status"})
+WHEN_SET = frozenset({"pve_ips", "pve_tags", "pve_pool", "pve_lock", "pve_hastate", "pve_template"})
 
 
 def lean_variables(variables: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
