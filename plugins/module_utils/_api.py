@@ -181,7 +181,7 @@ if HAS_REQUESTS:
             prepared = requests.PreparedRequest()
             prepared.method = method.upper()
             prepared.prepare_url(url, params)
-            merged = dict(self.headers)
+            merged: dict[str, t.Any] = dict(self.headers)
             merged.update(headers or {})
             if cookies:
                 merged["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
@@ -197,7 +197,8 @@ if HAS_REQUESTS:
             elif prepared.method not in ("GET", "HEAD"):
                 prepared.headers["Content-Length"] = "0"
             prepared.hooks = {"response": []}
-            response = self.get_adapter(url).send(prepared, stream=False, timeout=timeout, verify=self.verify, cert=self.cert, proxies={})
+            verify: t.Any = self.verify
+            response = self.get_adapter(url).send(prepared, stream=False, timeout=timeout, verify=verify, cert=self.cert, proxies={})
             response.content  # pylint: disable=pointless-statement  # read the body: the connection goes back to the pool
             return response
 
