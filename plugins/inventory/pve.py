@@ -232,6 +232,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._groups: dict[str, str] = {}  # group name without prefix -> the inventory's (sanitised) name
         self._full = False  # host_variables: full
         self._constructed = False  # compose, groups or keyed_groups is set
+        self._networks: list[t.Any] = []  # preferred_networks, parsed
 
     def verify_file(self, path: str) -> bool:
         """Accept pve.yml, pve.yaml and *.pve.yml / *.pve.yaml."""
@@ -241,6 +242,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Read the configuration, take (or reuse) a snapshot, and turn it into hosts and groups."""
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        self._read_host_options()
         cache_key = self.get_cache_key(path)
         use_cache = bool(self.get_option("cache"))
         data: Snapshot | None = None
@@ -304,17 +306,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             group = self._groups[name] = str(self.inventory.add_group(self._sanitize_group_name(PREFIX + name)))
         return group
 
-    def _populate(self, data: Snapshot) -> None:
-        strict = bool(self.get_option("strict"))
+    def _read_host_options(self) -> None:
+        """The options that shape hosts and groups, checked before any request is made."""
         try:
-            networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
+            self._networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
         except ConfigError as exc:
             raise AnsibleParserError(str(exc)) from None
         self._groups = {}
         self._full = self.get_option("host_variables") == "full"
         self._constructed = bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups"))
-        labels = cluster_labels([cluster["name"] for cluster in data["clusters"]])
         self._connection_vars = self._lxc_connection_vars() if self.get_option("connection_type") == "pve_lxc" else None
+
+    def _populate(self, data: Snapshot) -> None:
+        strict = bool(self.get_option("strict"))
+        networks = self._networks
+        labels = cluster_labels([cluster["name"] for cluster in data["clusters"]])
         node_count: dict[str, int] = {}
         for cluster in data["clusters"]:
             for node in cluster["nodes"]:

@@ -122,8 +122,10 @@ class TestEdgeScenario:
 
     def test_bad_option_values_are_clear(self, edge: Ansible) -> None:
         path = inventory_file(edge.workdir, "bad.pve.yml", "preferred_networks: [10.0.0/33]\n")
+        edge.sim.mark()
         run = edge.run(["ansible-inventory", "-i", str(path), "--list"], auth="token")
         assert "preferred_networks: '10.0.0/33' is not a network" in run.output
+        assert edge.sim.requests() == []  # refused before the cluster is read, not after
 
 
 def test_filters_that_cannot_be_evaluated_warn_once_each(ansible: Ansible) -> None:
