@@ -88,6 +88,21 @@ options:
     type: list
     elements: str
     default: []
+  host_variables:
+    description:
+      - Which variables hosts keep.
+      - >-
+        V(lean) keeps what identifies a host and reaches it: C(ansible_host), C(pve_type), C(pve_vmid), C(pve_name) (when known),
+        C(pve_node), C(pve_status), and C(pve_ips), C(pve_tags), C(pve_pool), C(pve_lock), C(pve_hastate), C(pve_template) when they say
+        something (addresses, tags, a pool, a lock, an HA state, a template): use C(pve_ips | default([])) where a host may have no address. C(pve_cluster) is the group C(pve_cluster_<name>); C(pve_uptime), C(pve_maxmem),
+        C(pve_maxcpu) and C(pve_maxdisk) are left out. Every variable a host keeps costs memory and time for every host in every run.
+      - V(full) keeps every variable on every host, null, empty or false ones too (what version 0.1.0 did).
+      - >-
+        O(filters), O(hostname), O(compose), O(groups) and O(keyed_groups) see every variable either way; to keep one of the others,
+        compose it, for example C(compose: {pve_maxmem: pve_maxmem}).
+    type: str
+    choices: [lean, full]
+    default: lean
   connection_type:
     description:
       - How Ansible reaches the containers.
@@ -144,19 +159,36 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._errors import Conf
 from ansible_collections.pveops.proxmox.plugins.module_utils._ips import choose_host, parse_networks
 from ansible_collections.pveops.proxmox.plugins.module_utils._numbers import MAX_CONCURRENCY, bounded_number
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._client import config_from, new_client, plugin_connection_options, pve_errors
-from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot, snapshot
+
+if t.TYPE_CHECKING:
+    from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import Snapshot
 
 PREFIX = "pve_"
+# What a host keeps with host_variables: lean (issue 15): the variables that identify and reach it,
+# and those of WHEN_SET only when they say something. The others are a group (pve_cluster) or
+# rarely used (uptime, sizes); expressions see them all.
+LEAN = frozenset({"ansible_host", "pve_type", "pve_vmid", "pve_name", "pve_node", "pve_status"})
+WHEN_SET = frozenset({"pve_ips", "pve_tags", "pve_pool", "pve_lock", "pve_hastate", "pve_template"})
+
+
+def lean_variables(variables: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The variables a host keeps with ``host_variables: lean``."""
+    return {key: value for key, value in variables.items() if (key in LEAN and value is not None) or (key in WHEN_SET and value)}
 
 
 @dataclasses.dataclass
 class Host:
-    """A host about to be added: its name, variables, groups (without prefix) and cluster label."""
+    """A host about to be added: its name, variables, groups (without prefix) and cluster label.
+
+    ``expression_vars`` holds every variable, for compose, groups and keyed_groups, when one of them is set.
+    """
 
     name: str
     hostvars: dict[str, t.Any]
     groups: list[str]
     label: str
+    vmid: int | None = None  # None for a node
+    expression_vars: dict[str, t.Any] | None = None
 
 
 def cluster_labels(names: t.Sequence[str]) -> list[str]:
@@ -179,8 +211,8 @@ def unique_names(hosts: t.Sequence[Host]) -> list[Host]:
 
     first = duplicates(host.name for host in hosts)
     for host in hosts:
-        if host.name in first and host.hostvars["pve_type"] != "node":
-            host.name = f"{host.name}-{host.hostvars['pve_vmid']}"
+        if host.name in first and host.vmid is not None:
+            host.name = f"{host.name}-{host.vmid}"
     second = duplicates(host.name for host in hosts)
     for host in hosts:
         if host.name in second:
@@ -197,6 +229,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def __init__(self) -> None:
         super().__init__()
         self._filter_failures: dict[str, list[str]] = {}  # expression -> the error for each guest it failed for
+        self._groups: dict[str, str] = {}  # group name without prefix -> the inventory's (sanitised) name
+        self._full = False  # host_variables: full
+        self._constructed = False  # compose, groups or keyed_groups is set
+        self._networks: list[t.Any] = []  # preferred_networks, parsed
 
     def verify_file(self, path: str) -> bool:
         """Accept pve.yml, pve.yaml and *.pve.yml / *.pve.yaml."""
@@ -206,6 +242,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Read the configuration, take (or reuse) a snapshot, and turn it into hosts and groups."""
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        self._read_host_options()
         cache_key = self.get_cache_key(path)
         use_cache = bool(self.get_option("cache"))
         data: Snapshot | None = None
@@ -230,6 +267,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ discovery
 
     def _snapshot(self, previous: dict[str, t.Any]) -> Snapshot:
+        # Imported here: discovery needs the HTTP client, which a cache hit does without (new_client).
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import snapshot
+
         defaults = plugin_connection_options(self)
         entries = self.get_option("clusters") or [{}]
         try:
@@ -259,16 +300,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ hosts and groups
 
     def _group(self, name: str) -> str:
-        return str(self.inventory.add_group(self._sanitize_group_name(PREFIX + name)))
+        # Every host joins a handful of groups out of few: each name is sanitised and added once.
+        group = self._groups.get(name)
+        if group is None:
+            group = self._groups[name] = str(self.inventory.add_group(self._sanitize_group_name(PREFIX + name)))
+        return group
+
+    def _read_host_options(self) -> None:
+        """The options that shape hosts and groups, checked before any request is made."""
+        try:
+            self._networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
+        except ConfigError as exc:
+            raise AnsibleParserError(str(exc)) from None
+        self._groups = {}
+        self._full = self.get_option("host_variables") == "full"
+        self._constructed = bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups"))
+        self._connection_vars = self._lxc_connection_vars() if self.get_option("connection_type") == "pve_lxc" else None
 
     def _populate(self, data: Snapshot) -> None:
         strict = bool(self.get_option("strict"))
-        try:
-            networks = parse_networks(self.get_option("preferred_networks") or [], "preferred_networks")
-        except ConfigError as exc:
-            raise AnsibleParserError(str(exc)) from None
+        networks = self._networks
         labels = cluster_labels([cluster["name"] for cluster in data["clusters"]])
-        self._connection_vars = self._lxc_connection_vars() if self.get_option("connection_type") == "pve_lxc" else None
         node_count: dict[str, int] = {}
         for cluster in data["clusters"]:
             for node in cluster["nodes"]:
@@ -292,15 +344,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  f"which are left out (strict is false): {errors[0]}")
         self._add_hosts(unique_names(hosts), strict)
 
-    @staticmethod
-    def _node_host(cluster: dict[str, t.Any], node: dict[str, t.Any], label: str, node_group: str) -> Host:
-        hostvars = {
+    def _host(self, name: str, variables: dict[str, t.Any], groups: list[str], label: str, vmid: int | None,
+              connection: t.Mapping[str, t.Any] | None = None) -> Host:
+        """A Host keeping the variables ``host_variables`` asks for and the ``connection`` ones (all of them for constructed expressions)."""
+        kept = variables if self._full else dict(lean_variables(variables), **(connection or {}))
+        return Host(name, kept, groups, label, vmid, variables if self._constructed else None)
+
+    def _node_host(self, cluster: dict[str, t.Any], node: dict[str, t.Any], label: str, node_group: str) -> Host:
+        variables = {
             "pve_type": "node", "pve_name": node["name"], "pve_node": node["name"], "pve_cluster": cluster["name"],
             "pve_status": "online" if node["online"] else "offline", "pve_ips": [node["ip"]] if node["ip"] else [],
         }
         if node["ip"]:
-            hostvars["ansible_host"] = node["ip"]
-        return Host(node["name"], hostvars, ["nodes", f"cluster_{label}", node_group], label)
+            variables["ansible_host"] = node["ip"]
+        return self._host(node["name"], variables, ["nodes", f"cluster_{label}", node_group], label, None)
 
     def _guest_host(self, cluster: dict[str, t.Any], guest: dict[str, t.Any], label: str, node_group: str,
                     records: dict[str, t.Any], networks: list[t.Any], strict: bool) -> Host | None:
@@ -308,24 +365,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return None
         if guest["type"] == "qemu" and not self.get_option("want_qemu"):
             return None
-        hostvars = {PREFIX + key: value for key, value in guest.items()}
+        variables = {PREFIX + key: value for key, value in guest.items()}
         record = records.get(f"{cluster['name']}/{guest['type']}/{guest['vmid']}")
         ips = list(record["ips"]) if record is not None else list(guest.get("ips") or [])
-        hostvars["pve_ips"] = ips
+        variables["pve_ips"] = ips
         address = choose_host(ips, networks, bool(self.get_option("prefer_ipv4")))
         if address:
-            hostvars["ansible_host"] = address
+            variables["ansible_host"] = address
         # Every expression is evaluated (no short cut), so that each one that cannot be is reported.
-        verdicts = [self._matches(expression, hostvars, strict) for expression in self.get_option("filters") or []]
+        verdicts = [self._matches(expression, variables, strict) for expression in self.get_option("filters") or []]
         if not all(verdicts):
             return None
+        connection = None
         if self._connection_vars is not None and guest["type"] == "lxc":
-            hostvars.update(self._connection_vars.get(str(cluster.get("url")), {}))
+            connection = self._connection_vars.get(str(cluster.get("url")))
+            variables.update(connection or {})
         groups = ["lxc" if guest["type"] == "lxc" else "qemu", guest["status"], node_group, f"cluster_{label}"]
         groups += [f"tag_{tag}" for tag in guest["tags"]]
         if guest.get("pool"):
             groups.append(f"pool_{guest['pool']}")
-        return Host(self._host_name(hostvars, guest), hostvars, groups, label)
+        return self._host(self._host_name(variables, guest), variables, groups, label, int(guest["vmid"]), connection)
 
     def _lxc_connection_vars(self) -> dict[str, dict[str, t.Any]]:
         """Per cluster URL: what the pve_lxc connection needs to reach it, without any secret."""
@@ -369,13 +428,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return f"{'ct' if guest['type'] == 'lxc' else 'vm'}{guest['vmid']}"
 
     def _add_hosts(self, hosts: list[Host], strict: bool) -> None:
+        compose, groups, keyed_groups = self.get_option("compose"), self.get_option("groups"), self.get_option("keyed_groups")
         for host in hosts:
-            name, hostvars, groups = host.name, host.hostvars, host.groups
+            name = host.name
             self.inventory.add_host(name)
-            for group in groups:
+            for group in host.groups:
                 self.inventory.add_child(self._group(group), name)
-            for key, value in hostvars.items():
+            for key, value in host.hostvars.items():
                 self.inventory.set_variable(name, key, value)
-            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+            if host.expression_vars is not None:
+                self._set_composite_vars(compose, host.expression_vars, name, strict=strict)
+                self._add_host_to_composed_groups(groups, host.expression_vars, name, strict=strict)
+                self._add_host_to_keyed_groups(keyed_groups, host.expression_vars, name, strict=strict)

@@ -18,9 +18,11 @@ import typing as t
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
 from ansible_collections.pveops.proxmox.plugins.module_utils._config import CONNECTION_OPTIONS, ConnectionConfig, connection_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
+
+if t.TYPE_CHECKING:
+    from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
 
 
 def plugin_connection_options(plugin: t.Any) -> dict[str, t.Any]:
@@ -49,6 +51,13 @@ def pve_errors(where: str = "") -> t.Iterator[None]:
 
 
 def new_client(config: ConnectionConfig, pool_size: int = 10) -> ApiClient:
-    """An API client for one endpoint."""
+    """An API client for one endpoint.
+
+    The HTTP client (and with it requests, a tenth of a second) is imported only here: an inventory
+    read from its cache and the connection plugin's option checks never need it.
+    """
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient
+
     with pve_errors():
         return ApiClient(config, pool_size=pool_size)

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`make bench`: run every benchmark under tests/benchmarks and print one table.
 
-Usage: python tests/benchmarks/run_all.py [name ...]   (names: actions, exec, inventory, connection)
+Usage: python tests/benchmarks/run_all.py [name ...]   (names: actions, exec, inventory, connection, startup)
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE))
 
 from common import Row, print_table  # noqa: E402  pylint: disable=wrong-import-position
 
-BENCHMARKS = ("actions", "exec", "inventory", "connection")
+BENCHMARKS = ("actions", "exec", "inventory", "connection", "startup")
 
 
 def run_one(name: str) -> list[Row]:

@@ -76,6 +76,18 @@ def test_default_scenario_golden(ansible: Ansible) -> None:
     assert hostvars["pve2"]["ansible_host"] == "10.0.0.12"
 
 
+def test_full_host_variables_are_those_of_0_1_0(ansible: Ansible) -> None:
+    """host_variables: full brings back every variable the lean default leaves out, null and empty ones too."""
+    data, _stderr = list_inventory(ansible, inventory_file(ansible.workdir, "full.pve.yml", "host_variables: full\n"))
+    check_golden("default-full.json", data)
+    lean = json.loads((GOLDEN / "default.json").read_text())["_meta"]["hostvars"]
+    full = data["_meta"]["hostvars"]
+    assert set(full) == set(lean)
+    assert all(lean[name].items() <= full[name].items() for name in lean)
+    assert full["backup-target"]["pve_hastate"] is None and full["backup-target"]["pve_tags"] == []
+    assert "pve_hastate" not in lean["backup-target"] and "pve_cluster" not in lean["web"] and "pve_maxmem" not in lean["web"]
+
+
 class TestEdgeScenario:
     """Duplicates, DHCP, IPv6-only, public/CGNAT, an offline node, odd tags."""
 
@@ -117,8 +129,10 @@ class TestEdgeScenario:
 
     def test_bad_option_values_are_clear(self, edge: Ansible) -> None:
         path = inventory_file(edge.workdir, "bad.pve.yml", "preferred_networks: [10.0.0/33]\n")
+        edge.sim.mark()
         run = edge.run(["ansible-inventory", "-i", str(path), "--list"], auth="token")
         assert "preferred_networks: '10.0.0/33' is not a network" in run.output
+        assert edge.sim.requests() == []  # refused before the cluster is read, not after
 
 
 def test_filters_that_cannot_be_evaluated_warn_once_each(ansible: Ansible) -> None:
@@ -139,10 +153,12 @@ def test_every_variable_the_examples_use_exists() -> None:
     """The documentation grouped by pve_ostype, which the inventory never sets."""
     from ansible_collections.pveops.proxmox.plugins.inventory import pve  # pylint: disable=import-outside-toplevel
 
-    hostvars = json.loads((GOLDEN / "default.json").read_text())["_meta"]["hostvars"]
-    known = {name for host in hostvars.values() for name in host}
+    # What the inventory can set (host_variables: full has them all), and the connection options' variables it names.
+    hostvars = json.loads((GOLDEN / "default-full.json").read_text())["_meta"]["hostvars"]
+    fragment = (HERE.parents[1] / "plugins" / "doc_fragments" / "_api.py").read_text()
+    known = {name for host in hostvars.values() for name in host} | set(re.findall(r"- name: (pve_[a-z_]+)", fragment)) | VOLATILE
     groups = {"pve_nodes", "pve_lxc", "pve_qemu", "pve_running", "pve_stopped", "pve_unknown"}
-    used = set(re.findall(r"\bpve_[a-z_]+\b", pve.EXAMPLES + pve.DOCUMENTATION)) - groups
+    used = {name for name in re.findall(r"\bpve_[a-z_]+\b", pve.EXAMPLES + pve.DOCUMENTATION) if not name.endswith("_")} - groups  # pve_tag_<tag>: a group
     assert used and used <= known, sorted(used - known)
 
 

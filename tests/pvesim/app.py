@@ -140,12 +140,10 @@ class ApiApp:
         local = req.node or self.services.cluster.local_node.name
         node = self._target_node(route, merged, local)
         ctx = CallContext(self.services, auth.identity, route, node, req, local)
-        if route.protected:
-            # The latency models the work done in pvedaemon, so it is spent while holding a worker slot.
-            with self.services.limiter.slot(node):
-                self._latency()
-                data = route.handler(ctx, validate(route.params, merged))
-        else:
+        # A protected call runs in one of pvedaemon's workers, any other in one of pveproxy's, on the node
+        # that executes it (limiter.py). The latency models the handler's work, so it is spent holding the worker.
+        workers = self.services.limiter if route.protected else self.services.proxy_workers
+        with workers.slot(node):
             self._latency()
             data = route.handler(ctx, validate(route.params, merged))
         if isinstance(data, HttpResponse):

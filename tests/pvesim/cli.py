@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--containers-per-node", type=int, help="generate a scenario with this many containers per node (default 4)")
     serve.add_argument("--seed", type=int, default=1, help="seed of the scenario generator")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added to every API request before it is handled")
-    serve.add_argument("--protected-concurrency", type=int, default=3, help="per node, max concurrent protected calls (others queue)")
+    serve.add_argument("--protected-concurrency", type=_arg(_workers("--protected-concurrency"), int), default=3,
+                       help="per node, max concurrent protected calls: pvedaemon's workers (others queue)")
+    serve.add_argument("--proxy-workers", type=_arg(_workers("--proxy-workers"), int), default=3,
+                       help="per node, max concurrent unprotected calls: pveproxy's workers (others queue)")
     serve.add_argument("--task-seconds", type=float, default=1.0, help="how long a power-action task runs")
     serve.add_argument("--request-log", help="append one JSON line per API request to this file")
     serve.add_argument("--ticket-lifetime", type=int, default=7200, help="ticket validity in seconds")
@@ -117,6 +120,18 @@ def _check_socket_bytes(value: int) -> int:
     return value
 
 
+MAX_WORKERS = 256
+
+
+def _workers(option: str) -> Callable[[int], int]:
+    """A check for a worker count: a real node has 3 of each (limiter.py); 1..MAX_WORKERS are accepted."""
+    def check(value: int) -> int:
+        if not 1 <= value <= MAX_WORKERS:
+            raise ValueError(f"{option} must be between 1 and {MAX_WORKERS}, got {value}")
+        return value
+    return check
+
+
 def options_from_args(args: argparse.Namespace) -> SimOptions:
     """Map parsed arguments to SimOptions (a usage error, exit 2, for a link setting that cannot work)."""
     try:
@@ -126,7 +141,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
     return SimOptions(
         host=args.host, port=args.port, scenario=args.scenario, nodes=args.nodes,
         containers_per_node=args.containers_per_node, seed=args.seed, latency_ms=args.latency_ms,
-        protected_concurrency=args.protected_concurrency, task_seconds=args.task_seconds,
+        protected_concurrency=args.protected_concurrency, proxy_workers=args.proxy_workers, task_seconds=args.task_seconds,
         request_log=args.request_log, ticket_lifetime=args.ticket_lifetime, auth_delay=args.auth_delay,
         state_dir=args.state_dir, stop_on_stdin_eof=args.stop_on_stdin_eof, drop_last_bytes=args.drop_last_bytes,
         fault_rate=args.fault_rate, fault_kinds=ALL_KINDS if args.fault_kinds is None else args.fault_kinds,

@@ -84,6 +84,7 @@ class ControlApi:
                 "guests": [_guest_state(g) for g in cluster.guests.values()],
                 "pools": sorted(cluster.pools),
                 "protected": self.services.limiter.snapshot(),
+                "unprotected": self.services.proxy_workers.snapshot(),
                 "tasks": len(self.services.tasks.tasks()),
                 "requests": self.services.reqlog.count if self.services.reqlog else None,
             }

@@ -23,6 +23,8 @@ class SimOptions:
     seed: int = 1
     latency_ms: float = 0.0
     protected_concurrency: int = 3
+    proxy_workers: int = 3
+    """Per node, how many unprotected calls run at once (pveproxy's workers, limiter.py)."""
     task_seconds: float = 1.0
     request_log: str | None = None
     ticket_lifetime: int = 7200

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pvesim.auth import AuthService
 from pvesim.faults import FaultInjector
 from pvesim.journal import NodeJournal
-from pvesim.limiter import ProtectedLimiter
+from pvesim.limiter import WorkerPool
 from pvesim.model import Cluster
 from pvesim.options import SimOptions
 from pvesim.pvestatd import StatusDaemon
@@ -37,7 +37,10 @@ class Services:
     """The Proxmox VE release being played: handlers ask its named flags (versions.py), never a version string."""
     tasks: TaskManager = field(init=False)
     journals: dict[str, NodeJournal] = field(init=False)
-    limiter: ProtectedLimiter = field(init=False)
+    limiter: WorkerPool = field(init=False)
+    """pvedaemon's workers per node: protected calls."""
+    proxy_workers: WorkerPool = field(init=False)
+    """pveproxy's workers per node: unprotected calls."""
     faults: FaultInjector = field(init=False)
     statd: StatusDaemon = field(init=False)
     """pvestatd: the broadcast numbers of /cluster/resources, /nodes and pool members (runtime.Simulator starts it)."""
@@ -49,7 +52,8 @@ class Services:
         now = time.time()
         self.journals = {n.name: NodeJournal(n.name, n.boot_time, now) for n in self.cluster.nodes.values()}
         self.tasks = TaskManager(self.stop_event, self._task_event)
-        self.limiter = ProtectedLimiter(self.options.protected_concurrency, self.stop_event)
+        self.limiter = WorkerPool(self.options.protected_concurrency, self.stop_event)
+        self.proxy_workers = WorkerPool(self.options.proxy_workers, self.stop_event)
         options = self.options
         self.faults = FaultInjector(options.fault_rate, options.fault_kinds, options.fault_seed, options.slow_ms, options.link,
                                     options.nested_login_race)

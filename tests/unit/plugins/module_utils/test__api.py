@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pathlib
 import socket
 import time
 import typing as t
@@ -409,3 +410,55 @@ def test_a_deadline_bounds_each_request_and_stops_retries(monkeypatch: pytest.Mo
     client.set_deadline(None)
     session.answers.append(ok([2]))
     assert client.get("/cluster/resources") == [2]
+
+
+class RecordingAdapter(requests.adapters.HTTPAdapter):
+    """Keeps what the session sends instead of sending it; answers 200 with an empty envelope."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[requests.PreparedRequest, dict[str, t.Any]]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
+        self.sent.append((request, kwargs))
+        response = requests.Response()
+        response.status_code, response.reason, response._content = 200, "OK", b'{"data": null}'  # pylint: disable=protected-access
+        response.request = request
+        return response
+
+
+@pytest.mark.parametrize("call", [
+    {"method": "GET", "params": {"type": "vm", "q": "a b/c&d"}, "cookies": {"PVEAuthCookie": TICKET}},
+    {"method": "GET", "headers": {"Authorization": "PVEAPIToken=root@pam!t=secret"}},
+    {"method": "POST", "data": {"username": "root@pam", "password": "p&w=1 ü"}},
+    {"method": "POST", "data": {}, "headers": {"CSRFPreventionToken": CSRF}, "cookies": {"PVEAuthCookie": TICKET}},
+    {"method": "PUT", "data": {"onboot": "1"}},
+    {"method": "DELETE"},
+])
+def test_the_lean_session_sends_what_requests_would(call: dict[str, t.Any], tmp_path: pathlib.Path) -> None:
+    """Method, URL, headers and body match requests' own preparation; the timeout and TLS settings reach the adapter."""
+    ca_path = tmp_path / "ca.pem"
+    ca_path.write_text("not read here\n")
+    client = ApiClient(connection_config({"api_url": "https://pve.test:8006", "api_password": "x", "ca_path": str(ca_path)}))
+    session = client.session
+    adapter = RecordingAdapter()
+    session.mount("https://", adapter)
+    url = "https://pve.test:8006/api2/json/nodes/pve1/lxc/101/config"
+    call = dict(call)
+    method = call.pop("method")
+    session.request(method, url, timeout=(3, 7), allow_redirects=False, **call)
+    expected = requests.Session().prepare_request(requests.Request(method, url, headers=dict(session.headers, **call.get("headers", {})),
+                                                                   params=call.get("params") or {}, data=call.get("data") or {},
+                                                                   cookies=call.get("cookies")))
+    (sent, kwargs), = adapter.sent
+    assert (sent.method, sent.url, sent.body) == (expected.method, expected.url, expected.body)
+    assert dict(sent.headers) == dict(expected.headers)
+    assert kwargs == {"stream": False, "timeout": (3, 7), "verify": str(ca_path), "cert": None, "proxies": {}}
+
+
+def test_the_lean_session_refuses_a_header_requests_refuses() -> None:
+    client = ApiClient(connection_config({"api_url": "https://pve.test:8006", "api_password": "x"}))
+    client.session.mount("https://", RecordingAdapter())
+    with pytest.raises(requests.exceptions.InvalidHeader):
+        client.session.request("GET", "https://pve.test:8006/api2/json/version", headers={"Authorization": " PVEAPIToken=a=b"},
+                               allow_redirects=False)
