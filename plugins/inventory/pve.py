@@ -94,7 +94,8 @@ options:
       - >-
         V(lean) keeps what identifies a host and reaches it: C(ansible_host), C(pve_type), C(pve_vmid), C(pve_name) (when known),
         C(pve_node), C(pve_status), and C(pve_ips), C(pve_tags), C(pve_pool), C(pve_lock), C(pve_hastate), C(pve_template) when they say
-        something (addresses, tags, a pool, a lock, an HA state, a template): use C(pve_ips | default([])) where a host may have no address. C(pve_cluster) is the group C(pve_cluster_<name>); C(pve_uptime), C(pve_maxmem),
+        something (addresses, tags, a pool, a lock, an HA state, a template): use C(pve_ips | default([])) where a host may have no address.
+        C(pve_cluster) is the group C(pve_cluster_<name>); C(pve_uptime), C(pve_maxmem),
         C(pve_maxcpu) and C(pve_maxdisk) are left out. Every variable a host keeps costs memory and time for every host in every run.
       - V(full) keeps every variable on every host, null, empty or false ones too (what version 0.1.0 did).
       - >-
