@@ -135,12 +135,16 @@ class InputParser:
             raise AuthLineError("failed reading ticket: authentication data is invalid")
         return authid, ticket
 
-    def write_to_pty(self, write: PtyWrite = _accept_all) -> list[Event]:
-        """One pass of the pty write loop (main.rs:446-469) until the buffer is empty, a header is missing or the pty blocks."""
+    def write_to_pty(self, write: PtyWrite = _accept_all, resize: Callable[[int, int], None] | None = None) -> list[Event]:
+        """One pass of the pty write loop (main.rs:446-469) until the buffer is empty, a header is missing or the pty blocks.
+
+        `resize(cols, rows)` is called the moment a resize message is parsed, before any data after it is
+        written, as process_queue sets the pty size inline (main.rs:78); the event is also returned.
+        """
         events: list[Event] = []
         while self.buffer:
             if self.remaining == 0:
-                length = self._process_queue(events)
+                length = self._process_queue(events, resize)
                 if length is None:
                     break
                 self.remaining = length
@@ -173,7 +177,7 @@ class InputParser:
             events += self.write_to_pty()
         return events
 
-    def _process_queue(self, events: list[Event]) -> int | None:
+    def _process_queue(self, events: list[Event], resize: Callable[[int, int], None] | None = None) -> int | None:
         """`process_queue`: skip control messages; return the length of the next data message, or None."""
         while len(self.buffer) >= 2:
             msgtype = (self.buffer[0] - ord("0")) & 0xFF
@@ -189,6 +193,8 @@ class InputParser:
                     rows = self._remove_number(events)
                     if rows is not None:
                         events.append(ResizeEvent(cols & 0xFFFF, rows & 0xFFFF))
+                        if resize is not None:
+                            resize(cols & 0xFFFF, rows & 0xFFFF)
             else:
                 # `2` (keepalive) and any other byte: skipped one at a time.
                 del self.buffer[:1]

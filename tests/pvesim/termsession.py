@@ -48,7 +48,7 @@ from pvesim.pveproxy import TermproxyConnection, WriteBufferFull
 from pvesim.shellinput import InputRecord
 from pvesim.termchild import ShellChild
 from pvesim.termoutput import ClientOutput
-from pvesim.termparse import AuthLineError, DataEvent, InputParser, NoteEvent, PtyWrite, ResizeEvent, ShortReads
+from pvesim.termparse import AuthLineError, DataEvent, InputParser, NoteEvent, PtyWrite, ShortReads
 from pvesim.terminals import Terminal, TerminalRegistry
 from pvesim.tickets import TicketSigner
 
@@ -407,13 +407,11 @@ class TermSession:
         if self.short_reads is not None:
             self.short_reads.next_iteration()
             write = self.short_reads.limit(to_pty)
-        for event in self.parser.write_to_pty(write):
+        for event in self.parser.write_to_pty(write, resize=child.resize):
             if isinstance(event, DataEvent):
                 self.terminal.stats.to_pty += len(event.data)
                 if self.record is not None:
                     self.registry.inputs.add(self.record, event.data)
-            elif isinstance(event, ResizeEvent):
-                child.resize(event.cols, event.rows)
             elif isinstance(event, NoteEvent):
                 self.registry.log(self.terminal, event.text)
 

@@ -247,3 +247,21 @@ def test_vnc_ticket_is_bound_to_authid_path_port_and_time() -> None:
     assert signer.verify_vnc_ticket(ticket, "root@pam", "/nodes/pve1", 5900)
     now[0] += 2
     assert not signer.verify_vnc_ticket(ticket, "root@pam", "/nodes/pve1", 5900)
+
+
+def test_a_resize_takes_effect_before_the_data_after_it_is_written() -> None:
+    """process_queue sets the pty size inline (main.rs:78): a command typed after a resize sees the new size."""
+    order: list[object] = []
+
+    def write(data: bytes) -> int:
+        order.append(data)
+        return len(data)
+
+    def resize(cols: int, rows: int) -> None:
+        order.append((cols, rows))
+
+    parser = InputParser()
+    parser.read(bytearray(b"1:200:50:0:5:stty\r"))
+    events = parser.write_to_pty(write, resize=resize)
+    assert order == [(200, 50), b"stty\r"]
+    assert events == [ResizeEvent(200, 50), DataEvent(b"stty\r")]
