@@ -46,6 +46,9 @@ from ansible_collections.pveops.proxmox.plugins.plugin_utils._lxc_agent import A
 MAX_FRAME = 1024 * 1024 * 1024
 START_WAIT = 15.0  # how long a worker waits for a broker it started to listen
 ACQUIRE_WAIT = 600.0  # how long a request waits for a free shell of its node
+# A pooled shell's request loop leaves by itself after ``idle`` seconds without a request (agent_script);
+# one that has waited this close to that is not handed out: its terminal may be gone already.
+STALE_MARGIN = 20.0
 
 
 def broker_key(config: ConnectionConfig) -> str:
@@ -125,15 +128,22 @@ class ShellPool:
         """A shell of ``node`` for one request; open one when none is idle and the bound allows."""
         deadline = time.monotonic() + ACQUIRE_WAIT
         with self.condition:
+            stale = self._take_stale(node)
             while True:
                 idle = self.idle_shells.setdefault(node, [])
                 if idle:
-                    return idle.pop()
+                    found = idle.pop()
+                    break
                 if self.counts.get(node, 0) < self.per_node:
                     self.counts[node] = self.counts.get(node, 0) + 1
+                    found = None
                     break
                 if not self.condition.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
                     raise PveError(f"no shell of node {node} became free within {ACQUIRE_WAIT:g} s")
+        for shell in stale:
+            shell.close()
+        if found is not None:
+            return found
         session = AgentSession(self.client, node, self.idle, self.spool_dir)
         try:
             session.open()
@@ -152,6 +162,16 @@ class ShellPool:
         with self.condition:
             self.idle_shells.setdefault(session.node, []).append(session)
             self.condition.notify()
+
+    def _take_stale(self, node: str) -> list[AgentSession]:
+        """Under the lock: remove the idle shells of ``node`` whose loop may have left (their places are freed)."""
+        now = time.monotonic()
+        idle = self.idle_shells.get(node, [])
+        stale = [shell for shell in idle if shell.broken or now - shell.last_used > self.idle - STALE_MARGIN]
+        if stale:
+            idle[:] = [shell for shell in idle if shell not in stale]
+            self.counts[node] = max(0, self.counts.get(node, 0) - len(stale))
+        return stale
 
     def _forget(self, node: str) -> None:
         with self.condition:

@@ -133,3 +133,25 @@ def test_a_peer_that_goes_away_ends_its_request() -> None:
 
 def test_the_window_keeps_the_localhost_connection_far_from_full() -> None:
     assert _nodeshell.WINDOW <= 512 * 1024
+
+
+class PooledShell:
+    """What the pool looks at in an idle shell."""
+
+    def __init__(self, node: str, idle_for: float, broken: bool = False) -> None:
+        self.node, self.broken, self.closed = node, broken, False
+        self.last_used = _lxc_broker.time.monotonic() - idle_for
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_pool_never_hands_out_a_shell_whose_loop_may_have_left() -> None:
+    """The loop leaves after `idle` seconds without a request; a shell idle nearly that long is closed, its place freed."""
+    pool = _lxc_broker.ShellPool(t.cast(t.Any, None), per_node=4, idle=120, spool_dir="/var/tmp")
+    fresh, stale, broken = PooledShell("pve3", 5), PooledShell("pve3", 110), PooledShell("pve3", 1, broken=True)
+    pool.idle_shells["pve3"] = t.cast(t.Any, [fresh, broken, stale])  # the last released is handed out first
+    pool.counts["pve3"] = 3
+    assert pool.acquire("pve3") is fresh
+    assert stale.closed and broken.closed and not fresh.closed
+    assert pool.counts["pve3"] == 1 and pool.idle_shells["pve3"] == []
