@@ -107,7 +107,8 @@ def test_a_whole_playbook_over_twelve_containers(ansible: Ansible, inventory: pa
     fetched = ansible.workdir / "fetched"
     run = ansible.run(["ansible-playbook", "-i", str(inventory), "-f", "10", str(PLAYBOOKS / "connection.yml")],
                       env=broker_env(ansible, PVEOPS_BIG_FILE=str(big), PVEOPS_FETCH_DIR=str(fetched)))
-    assert run.rc == 0, run.output[-4000:]
+    failures = [line for line in run.output.splitlines() if "fatal:" in line or "[ERROR]" in line]
+    assert run.rc == 0, "\n".join(failures) + "\n" + run.output[-3000:]
     digest = hashlib.sha256(big.read_bytes()).hexdigest()
     for host in FLEET:
         facts = run.task("Gathering Facts", host)["result"]["ansible_facts"]
@@ -224,12 +225,15 @@ def test_interrupted_run_leaves_nothing_running(ansible: Ansible, inventory: pat
     marker.unlink(missing_ok=True)
     env = dict(ansible.env("password"))
     env.update({key: value for key, value in broker_env(ansible).items() if value is not None})
-    command = [str(BIN / "ansible"), "web1", "-i", str(inventory), "-m", "ansible.builtin.shell", "-a", "touch /tmp/pveops-interrupt; sleep 300"]
+    # A duration no other run on this machine uses, so that pgrep finds only this test's command.
+    duration = str(300 + (os.getpid() % 100000) * 7 + 1)
+    command = [str(BIN / "ansible"), "web1", "-i", str(inventory), "-m", "ansible.builtin.shell", "-a",
+               f"touch /tmp/pveops-interrupt; sleep {duration}"]
     with subprocess.Popen(command, env=env, cwd=ansible.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as process:
         assert wait_for(marker.exists), "the command never started"
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
         process.communicate(timeout=60)
-    sleeping = ["pgrep", "-f", "sleep 300"]
+    sleeping = ["pgrep", "-f", f"^sleep {duration}$"]
     assert wait_for(lambda: subprocess.run(sleeping, capture_output=True, check=False).returncode != 0, 30), "the command still runs"
 
 
