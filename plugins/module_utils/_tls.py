@@ -55,6 +55,9 @@ def open_socket(config: ConnectionConfig, timeout: float) -> socket.socket:
         raw = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise PveConnectionError(f"could not connect to {config.base_url} for the terminal: {exc}") from None
+    # The terminal sends small messages back to back (a length line, then a chunk): with Nagle's
+    # algorithm the second waits for the ACK of the first, which the node delays (40 ms on Linux).
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if not config.base_url.startswith("https://"):
         return raw
     try:

@@ -17,6 +17,7 @@ import requests
 from ansible_collections.pveops.proxmox.plugins.module_utils import _api
 from ansible_collections.pveops.proxmox.plugins.module_utils._api import ApiClient, api_path, encode_params
 from ansible_collections.pveops.proxmox.plugins.module_utils._config import connection_config
+from ansible_collections.pveops.proxmox.plugins.module_utils._tls import open_socket
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import (
     ApiError,
     AuthError,
@@ -462,3 +463,12 @@ def test_the_lean_session_refuses_a_header_requests_refuses() -> None:
     with pytest.raises(requests.exceptions.InvalidHeader):
         client.session.request("GET", "https://pve.test:8006/api2/json/version", headers={"Authorization": " PVEAPIToken=a=b"},
                                allow_redirects=False)
+
+
+def test_the_terminal_socket_sends_small_messages_without_nagle_delay() -> None:
+    """Back-to-back small websocket messages (a length line, then a chunk) must not wait for the node's delayed ACK (40 ms)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        config = connection_config({"api_url": f"http://127.0.0.1:{port}", "api_password": "x", "allow_http": True})
+        with open_socket(config, 5) as sock:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
