@@ -115,7 +115,9 @@ def loader(nonce: str, spool_dir: str) -> bytes:
         # pushed into a container, and leave (the EXIT trap removes the spool).
         b"trap 'trap \"\" HUP TERM INT; [ -n \"$c\" ] && kill -TERM -\"$c\" \"$c\" 2>/dev/null; kill -TERM 0 2>/dev/null; "
         b"[ -n \"$pf\" ] && { pct exec \"$pv\" -- rm -f \"$pf\" </dev/null >/dev/null 2>&1 & }; exit 129' HUP TERM INT",
-        b'rx() { r=$2; { while [ "$r" -gt 0 ]; do k=$C; [ "$r" -lt "$k" ] && k=$r; head -c "$k" || exit 1; r=$((r - k)); '
+        # (nothing to receive: an empty file without the pipeline's processes)
+        b'rx() { r=$2; [ "$r" -gt 0 ] || { : > "$1"; return 0; }; '
+        b'{ while [ "$r" -gt 0 ]; do k=$C; [ "$r" -lt "$k" ] && k=$r; head -c "$k" || exit 1; r=$((r - k)); '
         b"printf 'PVEOPS-ACK-%s\\n' \"$n\" >&3; done | base64 -d > \"$1\"; } 3>&1; }",
         b"IFS= read -r s; case $s in ''|*[!0-9]*) fail script;; esac",
         b'rx "$d/s" "$s" || fail script',
@@ -225,8 +227,9 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_length: int, time
     if output_limit is not None:
         # Checked once a second: what a command writes beyond the limit in that second still lands in the spool.
         lines += [
-            b'( while kill -0 "$c" 2>/dev/null; do if [ "$(wc -c < "$d/o")" -gt %d ] || [ "$(wc -c < "$d/e")" -gt %d ]; then '
-            b': > "$d/over"; kill -TERM -"$c" 2>/dev/null; sleep %d; kill -KILL -"$c" 2>/dev/null; break; fi; sleep 1; done ) '
+        # The first check after a second: a quick command is not slowed by the watcher's processes.
+            b'( while sleep 1 && kill -0 "$c" 2>/dev/null; do if [ "$(wc -c < "$d/o")" -gt %d ] || [ "$(wc -c < "$d/e")" -gt %d ]; then '
+            b': > "$d/over"; kill -TERM -"$c" 2>/dev/null; sleep %d; kill -KILL -"$c" 2>/dev/null; break; fi; done ) '
             b'</dev/null >/dev/null 2>&1 & w=$!' % (output_limit, output_limit, KILL_GRACE),
         ]
     lines += [b"wait $c; r=$?; c="]
@@ -253,12 +256,16 @@ def report_result(ident: bytes, out: bytes, err: bytes, extra: bytes = b"") -> l
     ``ident``, ``out`` and ``err`` are shell words (quoted), ``extra`` more header fields.
     """
     return [
-        b"z() { if [ \"$(wc -c < \"$1\")\" -gt %d ] && command -v gzip >/dev/null 2>&1 &&"
-        b" [ \"$(head -c 65536 \"$1\" | gzip -1 -c | wc -c)\" -lt 49152 ]; then echo z; else echo p; fi; }" % COMPRESS_ABOVE,
-        b"pack() { if [ \"$2\" = z ]; then gzip -1 -c < \"$1\" > \"$1.z\" && echo \"$1.z\"; else echo \"$1\"; fi; }",
-        b"zo=$(z %s); ze=$(z %s); fo=$(pack %s \"$zo\"); fe=$(pack %s \"$ze\")" % (out, err, out, err),
-        b"printf '\\nPVEOPS-RESULT-%%s %%s %%s %%s %%s %%s %%s %%s - %%s\\n' %s \"$r\" \"$(wc -c < %s)\" \"$(wc -c < %s)\" \"$zo\" \"$ze\""
-        b" \"$(wc -c < \"$fo\")\" \"$(wc -c < \"$fe\")\" \"%s\"" % (ident, out, err, extra),
+        # Sizes are read once; a stream is compressed only when it is large and its sample shrinks
+        # (few processes for the common small result: each one costs a fork on the node).
+        b"zz() { command -v gzip >/dev/null 2>&1 && [ \"$(head -c 65536 \"$1\" | gzip -1 -c | wc -c)\" -lt 49152 ]; }",
+        b"so=$(wc -c < %s); se=$(wc -c < %s); zo=p; ze=p; fo=%s; fe=%s; no=$so; ne=$se" % (out, err, out, err),
+        b"[ \"$so\" -gt %d ] && zz %s && gzip -1 -c < %s > %s.z && { zo=z; fo=%s.z; no=$(wc -c < \"$fo\"); }"
+        % (COMPRESS_ABOVE, out, out, out, out),
+        b"[ \"$se\" -gt %d ] && zz %s && gzip -1 -c < %s > %s.z && { ze=z; fe=%s.z; ne=$(wc -c < \"$fe\"); }"
+        % (COMPRESS_ABOVE, err, err, err, err),
+        b"printf '\\nPVEOPS-RESULT-%%s %%s %%s %%s %%s %%s %%s %%s - %%s\\n' %s \"$r\" \"$so\" \"$se\" \"$zo\" \"$ze\" \"$no\" \"$ne\" \"%s\""
+        % (ident, extra),
         b'cat "$fo"',
         b"printf '\\nPVEOPS-SEP-%%s\\n' %s" % ident,
         b'cat "$fe"',
