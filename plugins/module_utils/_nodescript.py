@@ -226,8 +226,8 @@ def capture_script(nonce: str, command: t.Sequence[str], stdin_length: int, time
     ]
     if output_limit is not None:
         # Checked once a second: what a command writes beyond the limit in that second still lands in the spool.
+        # The first check comes after a second, so that a quick command is not slowed by the watcher's processes.
         lines += [
-        # The first check after a second: a quick command is not slowed by the watcher's processes.
             b'( while sleep 1 && kill -0 "$c" 2>/dev/null; do if [ "$(wc -c < "$d/o")" -gt %d ] || [ "$(wc -c < "$d/e")" -gt %d ]; then '
             b': > "$d/over"; kill -TERM -"$c" 2>/dev/null; sleep %d; kill -KILL -"$c" 2>/dev/null; break; fi; done ) '
             b'</dev/null >/dev/null 2>&1 & w=$!' % (output_limit, output_limit, KILL_GRACE),

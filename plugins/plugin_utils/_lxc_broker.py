@@ -127,6 +127,7 @@ class ShellPool:
     def acquire(self, node: str) -> AgentSession:
         """A shell of ``node`` for one request; open one when none is idle and the bound allows."""
         deadline = time.monotonic() + ACQUIRE_WAIT
+        found: AgentSession | None = None
         with self.condition:
             stale = self._take_stale(node)
             while True:
@@ -136,7 +137,6 @@ class ShellPool:
                     break
                 if self.counts.get(node, 0) < self.per_node:
                     self.counts[node] = self.counts.get(node, 0) + 1
-                    found = None
                     break
                 if not self.condition.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
                     raise PveError(f"no shell of node {node} became free within {ACQUIRE_WAIT:g} s")
