@@ -250,6 +250,14 @@ class TerminalSession:
             if data:
                 return data
 
+    def quiet(self) -> bool:
+        """Open, with nothing arrived since the last read: what a terminal whose shell waits for input looks like.
+
+        A terminal closed by the other side while nobody read it (pveproxy restarted, the node rebooted, a
+        dropped connection) is readable (its end of stream), so it is not quiet.
+        """
+        return self._ws is not None and self._reader is not None and not self._pending and self._reader.idle()
+
     def read(self, deadline: Deadline, what: str = "output") -> bytes | None:
         """Next output bytes (whatever arrived), ``None`` once the connection is closed."""
         if self._pending:

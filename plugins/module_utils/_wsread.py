@@ -16,6 +16,7 @@ in large chunks and decodes every complete frame in them. Sending stays with the
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import typing as t
@@ -75,6 +76,19 @@ class FrameReader:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._buffer = bytearray()
+
+    def idle(self) -> bool:
+        """Nothing buffered, nothing decrypted but unread, and the socket not readable (no data, no end of stream)."""
+        if self._buffer:
+            return False
+        pending = getattr(self.sock, "pending", None)  # TLS records already decrypted
+        if pending is not None and pending():
+            return False
+        try:
+            readable = select.select([self.sock], [], [], 0)[0]
+        except (OSError, ValueError):  # closed
+            return False
+        return not readable
 
     def read(self, timeout: float) -> list[tuple[int, bytes]] | None:
         """Frames available now, waiting at most ``timeout`` for more bytes; ``None`` at end of stream.

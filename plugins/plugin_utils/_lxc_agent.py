@@ -199,6 +199,11 @@ class AgentSession:
             pass
         self.shell.close()
 
+    def usable(self) -> bool:
+        """An idle session that can take a request: not broken, its terminal open and silent."""
+        session = self.shell.session
+        return not self.broken and session is not None and session.quiet()
+
     def abort(self) -> None:
         """Close the terminal now, from another thread: the node shell gets its hang-up and stops the command."""
         self.broken = True

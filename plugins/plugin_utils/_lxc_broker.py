@@ -164,10 +164,11 @@ class ShellPool:
             self.condition.notify()
 
     def _take_stale(self, node: str) -> list[AgentSession]:
-        """Under the lock: remove the idle shells of ``node`` whose loop may have left (their places are freed)."""
+        """Under the lock: remove the idle shells of ``node`` whose loop may have left or whose terminal was closed
+        while it sat in the pool (pveproxy restarted, the connection dropped); their places are freed."""
         now = time.monotonic()
         idle = self.idle_shells.get(node, [])
-        stale = [shell for shell in idle if shell.broken or now - shell.last_used > self.idle - STALE_MARGIN]
+        stale = [shell for shell in idle if now - shell.last_used > self.idle - STALE_MARGIN or not shell.usable()]
         if stale:
             idle[:] = [shell for shell in idle if shell not in stale]
             self.counts[node] = max(0, self.counts.get(node, 0) - len(stale))

@@ -195,6 +195,16 @@ def test_a_dropped_terminal_says_what_is_known(ansible: Ansible) -> None:
     assert time.monotonic() - dropped[0] < 20
 
 
+def test_a_pooled_shell_closed_by_the_other_side_is_not_handed_out(ansible: Ansible) -> None:
+    """The broker keeps node shells between tasks; pveproxy restarting (here: every terminal dropped) closes them unseen."""
+    host = {"pve_vmid": 121, "pve_node": "pve1"}
+    first = adhoc(ansible, host, "true")
+    assert first.rc == 0, first.output[-2000:]
+    ansible.sim.control("POST", "terminals/drop", {})
+    second = adhoc(ansible, host, "echo again")
+    assert second.rc == 0 and "again" in second.output, second.output[-2000:]
+
+
 def test_the_play_survives_a_killed_broker(ansible: Ansible, inventory: pathlib.Path) -> None:
     playbook = ansible.workdir / "kill-broker.yml"
     pid_glob = str(ansible.workdir / "broker" / "*.pid")

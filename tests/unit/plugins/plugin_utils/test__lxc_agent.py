@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.pveops.proxmox.plugins.module_utils import _nodeshell
 from ansible_collections.pveops.proxmox.plugins.module_utils._config import connection_config
 from ansible_collections.pveops.proxmox.plugins.module_utils._errors import PveError
+from ansible_collections.pveops.proxmox.plugins.module_utils._wsread import FrameReader
 from ansible_collections.pveops.proxmox.plugins.plugin_utils import _lxc_broker
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._lxc_agent import (
     Account,
@@ -138,9 +139,12 @@ def test_the_window_keeps_the_localhost_connection_far_from_full() -> None:
 class PooledShell:
     """What the pool looks at in an idle shell."""
 
-    def __init__(self, node: str, idle_for: float, broken: bool = False) -> None:
-        self.node, self.broken, self.closed = node, broken, False
+    def __init__(self, node: str, idle_for: float, broken: bool = False, hung_up: bool = False) -> None:
+        self.node, self.broken, self.hung_up, self.closed = node, broken, hung_up, False
         self.last_used = _lxc_broker.time.monotonic() - idle_for
+
+    def usable(self) -> bool:
+        return not self.broken and not self.hung_up
 
     def close(self) -> None:
         self.closed = True
@@ -150,8 +154,22 @@ def test_the_pool_never_hands_out_a_shell_whose_loop_may_have_left() -> None:
     """The loop leaves after `idle` seconds without a request; a shell idle nearly that long is closed, its place freed."""
     pool = _lxc_broker.ShellPool(t.cast(t.Any, None), per_node=4, idle=120, spool_dir="/var/tmp")
     fresh, stale, broken = PooledShell("pve3", 5), PooledShell("pve3", 110), PooledShell("pve3", 1, broken=True)
-    pool.idle_shells["pve3"] = t.cast(t.Any, [fresh, broken, stale])  # the last released is handed out first
-    pool.counts["pve3"] = 3
+    hung_up = PooledShell("pve3", 2, hung_up=True)  # its terminal was closed by the other side while it sat in the pool
+    pool.idle_shells["pve3"] = t.cast(t.Any, [fresh, broken, hung_up, stale])  # the last released is handed out first
+    pool.counts["pve3"] = 4
     assert pool.acquire("pve3") is fresh
-    assert stale.closed and broken.closed and not fresh.closed
+    assert stale.closed and broken.closed and hung_up.closed and not fresh.closed
     assert pool.counts["pve3"] == 1 and pool.idle_shells["pve3"] == []
+
+
+def test_an_idle_frame_reader_tells_a_silent_socket_from_a_closed_or_talking_one() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        reader = FrameReader(left)
+        assert reader.idle()
+        right.sendall(b"\x82\x01x")  # one binary frame
+        assert not reader.idle()
+        assert reader.read(1) == [(2, b"x")]
+        assert reader.idle()
+        right.close()  # the other side went away while nobody read
+        assert not reader.idle()
