@@ -23,6 +23,7 @@ import pytest
 
 from ansible_commands import BIN, PLAYBOOKS, Run
 from conftest import Ansible
+from polling import wait_for
 from pvesim.harness import SimProcess
 
 FLEET = list(("web1", "web2", "web3", "db1", "db2", "cache1", "queue1", "app1", "app2", "app3", "edge", "jammy"))
@@ -58,16 +59,6 @@ def broker_env(ansible: Ansible, **extra: str) -> dict[str, str | None]:
                                   "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3"}
     env.update(extra)
     return env
-
-
-def wait_for(condition: t.Callable[[], bool], seconds: float = 60.0) -> bool:
-    """Poll something the system makes true (bounded)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def broker_pids(ansible: Ansible) -> list[int]:

@@ -32,6 +32,7 @@ from ansible_collections.pveops.proxmox.plugins.module_utils._tasks import Deadl
 from ansible_collections.pveops.proxmox.plugins.plugin_utils._discovery import snapshot
 from ansible_commands import BIN
 from conftest import Ansible
+from polling import wait_for
 from pvesim.harness import SimProcess
 
 
@@ -108,16 +109,6 @@ def test_request_reset_before_it_was_applied_is_sent_again_once(ansible: Ansible
         # Both tries reset: a clear connection error, never a third attempt.
         assert len(posts(sim, "/lxc/110/status/start")) == 2 == len(faults)
         assert "lost the connection" in run.result["msg"]
-
-
-def wait_for(condition: t.Callable[[], bool], seconds: float = 60.0) -> bool:
-    """Poll a condition the simulator makes true (a file, a logged request); bounded."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def started_marker(sim: SimProcess, name: str) -> pathlib.Path:
